@@ -1,0 +1,76 @@
+/* Instructions that may fault, with the fault turned into a return value
+ * instead of a crash: RDMSR of an MSR that does not exist, XSETBV of a bad
+ * value. Each faulting instruction has an exception-table entry mapping its
+ * address to a recovery label; the platform's exception handler (and the
+ * core's host IDT in root mode) looks the faulting RIP up, records the
+ * vector and resumes at the label. */
+#ifndef MARROW_ARCH_X86_SAFE_H
+#define MARROW_ARCH_X86_SAFE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct extable_entry {
+	uint64_t fault_rip;
+	uint64_t fixup_rip;
+};
+
+/* fault and fixup are assembler operands as strings, e.g. "1b", "%l[fault]". */
+#define EXTABLE_ENTRY(fault, fixup)        \
+	".pushsection .extable, \"a\"\n\t" \
+	".balign 8\n\t"                    \
+	".quad " fault ", " fixup "\n\t"   \
+	".popsection\n\t"
+
+/* Looks a faulting RIP up in a table of n entries; 0 when absent. */
+static inline uint64_t extable_find(const struct extable_entry *table, size_t n, uint64_t rip)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].fault_rip == rip)
+			return table[i].fixup_rip;
+	return 0;
+}
+
+static inline bool rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+	uint32_t lo = 0, hi = 0; /* dead stores; cppcheck does not read asm goto outputs */
+	__asm__ goto("1: rdmsr\n\t" EXTABLE_ENTRY("1b", "%l[fault]")
+		     : "=a"(lo), "=d"(hi)
+		     : "c"(msr)
+		     :
+		     : fault);
+	*val = ((uint64_t)hi << 32) | lo;
+	return true;
+/* cppcheck-suppress unusedLabel ; the asm goto jumps here */
+fault:
+	return false;
+}
+
+static inline bool wrmsr_safe(uint32_t msr, uint64_t val)
+{
+	__asm__ goto("1: wrmsr\n\t" EXTABLE_ENTRY("1b", "%l[fault]")
+		     :
+		     : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+		     : "memory"
+		     : fault);
+	return true;
+/* cppcheck-suppress unusedLabel ; the asm goto jumps here */
+fault:
+	return false;
+}
+
+static inline bool xsetbv_safe(uint32_t index, uint64_t val)
+{
+	__asm__ goto("1: xsetbv\n\t" EXTABLE_ENTRY("1b", "%l[fault]")
+		     :
+		     : "c"(index), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+		     : "memory"
+		     : fault);
+	return true;
+/* cppcheck-suppress unusedLabel ; the asm goto jumps here */
+fault:
+	return false;
+}
+
+#endif

@@ -1,0 +1,55 @@
+/* The few services marrow's core needs from an operating system (or from
+ * the bare-metal kernel). Nothing under src/ outside src/platform/ includes
+ * an OS header; the core reaches the OS only through these functions, and
+ * only outside VMX root mode: root-mode code calls none of them. */
+#ifndef MARROW_PLATFORM_H
+#define MARROW_PLATFORM_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocates `count` physically contiguous, zeroed, page-aligned 4 KiB pages
+ * mapped writable in the current address space. NULL when memory is
+ * exhausted. */
+void *platform_alloc_pages(size_t count);
+/* Returns pages from platform_alloc_pages (the same count). */
+void platform_free_pages(void *va, size_t count);
+
+uint64_t platform_virt_to_phys(const void *va);
+/* NULL when the physical address has no mapping the core may use. */
+void *platform_phys_to_virt(uint64_t pa);
+
+/* Runs fn(arg) on every online CPU, the caller's included, and returns once
+ * all have finished. fn runs at the OS's highest scheduling priority (no
+ * preemption, no migration) and must not call this again. */
+void platform_on_each_cpu(void (*fn)(void *arg), void *arg);
+/* 0-based index of the calling CPU, below platform_cpu_count(). */
+unsigned platform_cpu_index(void);
+unsigned platform_cpu_count(void);
+
+/* Physical memory as the platform's firmware reported it. */
+enum platform_mem_type {
+	PLATFORM_MEM_RAM = 1,	   /* usable RAM (in use or not) */
+	PLATFORM_MEM_RESERVED = 2, /* firmware, MMIO holes, anything not RAM */
+	PLATFORM_MEM_ACPI = 3,
+	PLATFORM_MEM_NVS = 4,
+	PLATFORM_MEM_BAD = 5,
+};
+
+struct platform_mem_range {
+	uint64_t base;
+	uint64_t length;
+	enum platform_mem_type type;
+};
+
+/* Copies up to max ranges into out and returns how many the platform has
+ * (which may exceed max). */
+size_t platform_memory_map(struct platform_mem_range *out, size_t max);
+
+/* Delivers a line of log text to the platform's log (serial, printk,
+ * DbgPrint). Never called from root mode: the core's root-mode log goes to
+ * a per-CPU ring that non-root code drains into this sink. */
+void platform_log(const char *text, size_t len);
+
+#endif
