@@ -1,0 +1,158 @@
+/* Multiboot2 entry. GRUB enters in 32-bit protected mode, paging off, with
+ * EAX = the multiboot2 magic and EBX = the physical address of the boot
+ * information (Multiboot2 spec 3.3). We build a boot identity map of the low
+ * 4 GiB with 2 MiB pages, enter long mode (SDM 3A 9.8.5) and call
+ * bm_main(magic, info). paging.c replaces the boot map with the final one. */
+
+#include "boot_layout.h"
+
+#define MB2_MAGIC 0xe85250d6
+#define MB2_ARCH_I386 0
+
+	.section .multiboot2, "a"
+	.balign 8
+mb2_header:
+	.long MB2_MAGIC
+	.long MB2_ARCH_I386
+	.long mb2_header_end - mb2_header
+	.long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+	/* end tag */
+	.balign 8
+	.short 0
+	.short 0
+	.long 8
+mb2_header_end:
+
+	.section .boot.text, "ax"
+	.code32
+	.globl _start
+_start:
+	cli
+	cld
+	mov %eax, %edi /* multiboot2 magic: first argument of bm_main */
+	mov %ebx, %esi /* boot information: second argument */
+
+	/* Zero .bss ourselves: the loader is not obliged to. */
+	mov $__bss_start, %eax
+	mov $__bss_end, %ecx
+	sub %eax, %ecx
+	push %edi
+	mov %eax, %edi
+	xor %eax, %eax
+	rep stosb
+	pop %edi
+
+	mov $boot_stack_top, %esp
+
+	/* Long mode must exist: CPUID.80000001H:EDX.LM (bit 29). */
+	mov $0x80000000, %eax
+	cpuid
+	cmp $0x80000001, %eax
+	jb no_long_mode
+	mov $0x80000001, %eax
+	cpuid
+	bt $29, %edx
+	jnc no_long_mode
+
+	/* PML4[0] -> PDPT; PDPT[0..3] -> boot_pd[0..3]; each PD maps 1 GiB
+	 * with 2 MiB pages (present, writable, PS). */
+	mov $boot_pdpt, %eax
+	or $3, %eax
+	mov %eax, boot_pml4
+
+	mov $boot_pd, %eax
+	or $3, %eax
+	mov $boot_pdpt, %ebx
+	mov $4, %ecx
+1:	mov %eax, (%ebx)
+	add $4096, %eax
+	add $8, %ebx
+	loop 1b
+
+	mov $boot_pd, %ebx
+	mov $0x83, %eax
+	xor %edx, %edx
+	mov $2048, %ecx
+2:	mov %eax, (%ebx)
+	mov %edx, 4(%ebx)
+	add $0x200000, %eax
+	adc $0, %edx
+	add $8, %ebx
+	loop 2b
+
+	mov %cr4, %eax
+	or $(1 << 5), %eax /* PAE */
+	mov %eax, %cr4
+	mov $boot_pml4, %eax
+	mov %eax, %cr3
+
+	mov $0xc0000080, %ecx /* IA32_EFER */
+	rdmsr
+	or $((1 << 8) | (1 << 11)), %eax /* LME, NXE */
+	wrmsr
+
+	mov %cr0, %eax
+	or $((1 << 31) | (1 << 16) | 1), %eax /* PG, WP, PE */
+	mov %eax, %cr0
+
+	lgdt boot_gdt_ptr
+	ljmp $BOOT_CS64, $long_mode_entry
+
+no_long_mode:
+	/* Nothing to report with yet but COM1; say why and stop. */
+	mov $no_lm_msg, %esi
+3:	lodsb
+	test %al, %al
+	jz 4f
+	mov $0x3f8, %dx
+	out %al, %dx
+	jmp 3b
+4:	hlt
+	jmp 4b
+
+	.code64
+long_mode_entry:
+	mov $BOOT_DS, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	xor %eax, %eax
+	mov %ax, %fs
+	mov %ax, %gs
+	mov $boot_stack_top, %rsp
+	/* The upper halves of RDI/RSI are undefined after the mode switch. */
+	mov %edi, %edi
+	mov %esi, %esi
+	xor %ebp, %ebp
+	call bm_main
+5:	cli
+	hlt
+	jmp 5b
+
+	.section .boot.rodata, "a"
+no_lm_msg:
+	.asciz "marrow: this CPU has no long mode\r\n"
+
+	.balign 8
+boot_gdt:
+	.quad 0
+	.quad 0x00af9a000000ffff /* BOOT_CS64: 64-bit code, DPL 0 */
+	.quad 0x00cf92000000ffff /* BOOT_DS: data, DPL 0 */
+boot_gdt_end:
+boot_gdt_ptr:
+	.short boot_gdt_end - boot_gdt - 1
+	.long boot_gdt
+
+	.section .bss
+	.balign 4096
+boot_pml4:
+	.skip 4096
+boot_pdpt:
+	.skip 4096
+boot_pd:
+	.skip 4096 * 4
+	.balign 16
+boot_stack:
+	.skip BOOT_STACK_SIZE
+	.globl boot_stack_top
+boot_stack_top:

@@ -1,0 +1,114 @@
+/* The bare-metal kernel: brings every CPU up, then runs the guest test
+ * suites named on the command line (tests=...), or the demo. */
+#include "acpi.h"
+#include "arch/x86/intrin.h"
+#include "cmdline.h"
+#include "console.h"
+#include "core/fmt.h"
+#include "demo.h"
+#include "lapic.h"
+#include "mb2.h"
+#include "paging.h"
+#include "percpu.h"
+#include "platform_bm.h"
+#include "run.h"
+#include "serial.h"
+#include "smp.h"
+#include "tests/guest/runner.h"
+#include "trap.h"
+
+extern char boot_stack_top[];
+
+static const void *acpi_map_identity(uint64_t pa, size_t len, void *ctx)
+{
+	(void)ctx;
+	if (pa >= PAGING_IDENTITY_LIMIT || len > PAGING_IDENTITY_LIMIT - pa || pa < 4096)
+		return NULL;
+	return (const void *)(uintptr_t)pa;
+}
+
+static void start_cpus(const struct mb2_info *mbi)
+{
+	struct acpi_cpus cpus;
+	enum acpi_status s =
+		acpi_find_cpus(mbi->rsdp, mbi->rsdp_len, acpi_map_identity, NULL, &cpus);
+	if (s != ACPI_OK) {
+		kprintf("marrow: ACPI: %s; running on the boot CPU only\n", acpi_status_str(s));
+		return;
+	}
+	if (cpus.truncated)
+		kprintf("marrow: ACPI lists more than %u CPUs\n", ACPI_MAX_CPUS);
+	smp_start_aps(cpus.apic_ids, cpus.count);
+}
+
+static void print_memory_map(const struct mb2_info *mbi)
+{
+	static const char *const names[] = { "?", "RAM", "reserved", "ACPI", "NVS", "bad" };
+
+	for (size_t i = 0; i < mbi->region_count; i++) {
+		const struct mb2_region *r = &mbi->regions[i];
+		kprintf("marrow: memory %016llx-%016llx %s\n", (unsigned long long)r->base,
+			(unsigned long long)(r->base + r->length - 1),
+			r->type < 6 ? names[r->type] : "other");
+	}
+}
+
+/* Prints a buffer as hex lines "TAG: OFFSET: BYTES", for recording boot
+ * information as unit-test fixtures. */
+static void dump_hex(const char *tag, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	for (size_t off = 0; off < len; off += 32) {
+		char line[80];
+		size_t n = len - off;
+		if (n > 32)
+			n = 32;
+		for (size_t i = 0; i < n; i++)
+			mw_snprintf(line + 2 * i, 3, "%02x", p[off + i]);
+		kprintf("%s: %04zx: %s\n", tag, off, line);
+	}
+}
+
+void bm_main(uint32_t magic, uint32_t mbi_pa);
+void bm_main(uint32_t magic, uint32_t mbi_pa)
+{
+	static struct mb2_info mbi;
+	struct bm_cpu *bsp = &bm_cpus[0];
+
+	bsp->index = 0;
+	percpu_install(bsp);
+	serial_init();
+	kputs("\nmarrow: bare-metal kernel\n");
+	if (magic != MB2_BOOTLOADER_MAGIC)
+		panic("not booted by a multiboot2 loader (magic %x)", magic);
+
+	const void *info = (const void *)(uintptr_t)mbi_pa;
+	enum mb2_status ms = mb2_parse(info, *(const uint32_t *)info, &mbi);
+	if (ms != MB2_OK)
+		panic("boot information: %s", mb2_status_str(ms));
+
+	print_memory_map(&mbi);
+	if (cmdline_has(mbi.cmdline, "dump_mbi"))
+		dump_hex("mbi", info, mbi.total_size);
+	bm_memory_init(&mbi, mbi_pa);
+	paging_init();
+	bsp->stack_top = (uint64_t)(uintptr_t)boot_stack_top;
+	idt_init();
+	cpu_setup(bsp);
+	__atomic_store_n(&bsp->online, true, __ATOMIC_RELEASE);
+	start_cpus(&mbi);
+
+	kprintf("marrow: %u of %u CPUs up, %llu KiB free memory\n", bm_cpu_count, bm_cpus_expected,
+		(unsigned long long)(bm_free_page_count() * 4));
+
+	char selection[256];
+	bool too_long;
+	if (cmdline_get(mbi.cmdline, "tests", selection, sizeof(selection), &too_long)) {
+		guest_run(selection);
+		run_end(RUN_COMPLETE, NULL);
+	}
+	if (too_long)
+		panic("the tests= argument is longer than %zu characters", sizeof(selection) - 1);
+	demo_run();
+	run_end(RUN_COMPLETE, NULL);
+}

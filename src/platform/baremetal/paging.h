@@ -1,0 +1,22 @@
+/* The bare-metal kernel's own page tables: an identity map of the low 4 GiB,
+ * 2 MiB pages where possible, 4 KiB pages where permissions differ: kernel
+ * text read-only and executable, everything else non-executable, the page at
+ * 0 absent (NULL dereferences fault), the top GiB (MMIO) uncached. */
+#ifndef MARROW_BAREMETAL_PAGING_H
+#define MARROW_BAREMETAL_PAGING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Highest physical address + 1 the identity map covers. */
+#define PAGING_IDENTITY_LIMIT (4ull << 30)
+
+void paging_init(void);
+/* Physical address of the PML4, for CR3 (the same on every CPU). */
+uint64_t paging_root(void);
+/* Makes [va, va+len) accessible from ring 3 (and executable if exec), for
+ * guest tests that run code at CPL 3. Returns false if it ran out of page
+ * tables. */
+bool paging_make_user(uint64_t va, uint64_t len, bool exec);
+
+#endif

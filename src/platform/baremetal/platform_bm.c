@@ -1,0 +1,157 @@
+/* platform.h for the bare-metal kernel. */
+#include "platform/platform.h"
+
+#include "arch/x86/intrin.h"
+#include "arch/x86/paging.h"
+#include "console.h"
+#include "core/mw_string.h"
+#include "core/spinlock.h"
+#include "memmap.h"
+#include "paging.h"
+#include "percpu.h"
+#include "platform_bm.h"
+#include "pmm.h"
+#include "smp.h"
+
+#define LOW_MEMORY_END (1ull << 20)
+#define MAX_USABLE 64
+
+extern char __kernel_start[], __kernel_end[];
+
+static struct mb2_info boot_info;
+static struct pmm pmm;
+static uint8_t pmm_bitmap[PAGING_IDENTITY_LIMIT / PAGE_SIZE / 8];
+static struct spinlock pmm_lock;
+static uint64_t pmm_total;
+
+void bm_memory_init(const struct mb2_info *mbi, uint64_t mbi_pa)
+{
+	struct mem_range reserved[2 + MB2_MAX_MODULES];
+	struct mem_range usable[MAX_USABLE];
+	size_t nres = 0;
+
+	boot_info = *mbi;
+	reserved[nres++] = (struct mem_range){ (uint64_t)(uintptr_t)__kernel_start,
+					       (uint64_t)(uintptr_t)__kernel_end };
+	reserved[nres++] = (struct mem_range){ mbi_pa, mbi_pa + mbi->total_size };
+	for (size_t i = 0; i < mbi->module_count; i++)
+		reserved[nres++] = (struct mem_range){ mbi->modules[i].start, mbi->modules[i].end };
+
+	/* Memory below 1 MiB stays with the firmware and the AP trampoline;
+	 * above the identity map, the kernel cannot reach it. */
+	int n = memmap_usable(mbi->regions, mbi->region_count, reserved, nres, LOW_MEMORY_END,
+			      PAGING_IDENTITY_LIMIT, usable, MAX_USABLE);
+	if (n <= 0)
+		panic("no usable memory in the boot memory map (%d)", n);
+
+	uint64_t top = usable[n - 1].end;
+	pmm_init(&pmm, 0, top / PAGE_SIZE, pmm_bitmap);
+	for (int i = 0; i < n; i++)
+		pmm_add_range(&pmm, usable[i].base, usable[i].end);
+	pmm_total = pmm.free_count;
+}
+
+void *bm_alloc_pages_below(size_t count, uint64_t limit)
+{
+	uint64_t pa;
+	uint64_t flags = read_rflags();
+
+	cpu_cli();
+	spin_lock(&pmm_lock);
+	enum pmm_status s = pmm_alloc_below(&pmm, count, 1, limit, &pa);
+	spin_unlock(&pmm_lock);
+	if (flags & (1u << 9))
+		cpu_sti();
+	if (s != PMM_OK)
+		return NULL;
+	void *va = (void *)(uintptr_t)pa;
+	memset(va, 0, count * PAGE_SIZE);
+	return va;
+}
+
+void *bm_alloc_pages(size_t count)
+{
+	return bm_alloc_pages_below(count, UINT64_MAX);
+}
+
+void bm_free_pages(void *va, size_t count)
+{
+	uint64_t flags = read_rflags();
+
+	cpu_cli();
+	spin_lock(&pmm_lock);
+	enum pmm_status s = pmm_free(&pmm, (uint64_t)(uintptr_t)va, count);
+	spin_unlock(&pmm_lock);
+	if (flags & (1u << 9))
+		cpu_sti();
+	if (s != PMM_OK)
+		panic("free of %zu pages at %p: %s", count, va, pmm_status_str(s));
+}
+
+uint64_t bm_free_page_count(void)
+{
+	return pmm.free_count;
+}
+
+uint64_t bm_total_page_count(void)
+{
+	return pmm_total;
+}
+
+const struct mb2_info *bm_boot_info(void)
+{
+	return &boot_info;
+}
+
+void *platform_alloc_pages(size_t count)
+{
+	return bm_alloc_pages(count);
+}
+
+void platform_free_pages(void *va, size_t count)
+{
+	bm_free_pages(va, count);
+}
+
+uint64_t platform_virt_to_phys(const void *va)
+{
+	return (uint64_t)(uintptr_t)va; /* identity mapped */
+}
+
+void *platform_phys_to_virt(uint64_t pa)
+{
+	return pa < PAGING_IDENTITY_LIMIT ? (void *)(uintptr_t)pa : NULL;
+}
+
+void platform_on_each_cpu(void (*fn)(void *arg), void *arg)
+{
+	smp_on_each_cpu(fn, arg);
+}
+
+unsigned platform_cpu_index(void)
+{
+	return this_cpu()->index;
+}
+
+unsigned platform_cpu_count(void)
+{
+	return bm_cpu_count;
+}
+
+size_t platform_memory_map(struct platform_mem_range *out, size_t max)
+{
+	for (size_t i = 0; i < boot_info.region_count && i < max; i++) {
+		const struct mb2_region *r = &boot_info.regions[i];
+		out[i].base = r->base;
+		out[i].length = r->length;
+		out[i].type = r->type >= MB2_MEM_AVAILABLE && r->type <= MB2_MEM_BADRAM
+				      ? (enum platform_mem_type)r->type
+				      : PLATFORM_MEM_RESERVED;
+	}
+	return boot_info.region_count;
+}
+
+void platform_log(const char *text, size_t len)
+{
+	console_write(text, len);
+}

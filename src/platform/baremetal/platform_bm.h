@@ -1,0 +1,19 @@
+/* Bare-metal glue around the page allocator, and the parts of boot state the
+ * rest of the kernel asks about. */
+#ifndef MARROW_BAREMETAL_PLATFORM_BM_H
+#define MARROW_BAREMETAL_PLATFORM_BM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mb2.h"
+
+void bm_memory_init(const struct mb2_info *mbi, uint64_t mbi_pa);
+void *bm_alloc_pages(size_t count);
+void *bm_alloc_pages_below(size_t count, uint64_t limit);
+void bm_free_pages(void *va, size_t count);
+uint64_t bm_free_page_count(void);
+uint64_t bm_total_page_count(void);
+const struct mb2_info *bm_boot_info(void);
+
+#endif

@@ -1,0 +1,25 @@
+/* Bringing up the application processors, and running code on all CPUs. */
+#ifndef MARROW_BAREMETAL_SMP_H
+#define MARROW_BAREMETAL_SMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "percpu.h"
+
+/* Sets up the calling CPU's tables (GDT, TSS, IST stacks, IDT, LAPIC,
+ * control-register features); done by the BSP for itself and by each AP. */
+void cpu_setup(struct bm_cpu *cpu);
+
+/* Starts every CPU in apic_ids other than the caller's. Returns how many
+ * answered; the ones that did not are reported on the console. */
+unsigned smp_start_aps(const uint32_t *apic_ids, size_t count);
+
+/* Runs fn(arg) on every online CPU, the caller's included, and returns when
+ * all have finished. Not re-entrant: fn must not call it. */
+void smp_on_each_cpu(void (*fn)(void *), void *arg);
+
+/* CPUs listed by the firmware, whether or not they came up. */
+extern unsigned bm_cpus_expected;
+
+#endif
