@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""`make test`: every layer, one closing line "N passed, N failed".
+
+1. unit: the cmocka binaries (host), TAP output.
+2. guest: the bare-metal kernel runs the guest suites in Bochs on each CPU
+   model and CPU count of the matrix.
+3. e2e: the runners themselves: a broken suite, a hang, a crash and a panic
+   are each reported as what they are, and Bochs opens no network socket.
+
+MARROW_MATRIX="model:cpus,..." narrows the matrix for a quick local run.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "e2e"))
+import bochs  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+MATRIX = [(m, c) for m in ("corei7_skylake_x", "corei7_icelake_u", "tigerlake") for c in (1, 4)]
+GUEST_TIMEOUT = 180
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def record(self, ok, name, detail=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed.append(name)
+            print(f"FAIL {name}")
+            if detail:
+                print(detail)
+        return ok
+
+
+def run_unit(tally, bins):
+    for path in bins:
+        name = os.path.basename(path)
+        env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
+        try:
+            p = subprocess.run([path], env=env, capture_output=True, text=True, timeout=300)
+            out, code = p.stdout + p.stderr, p.returncode
+        except subprocess.TimeoutExpired as e:
+            out, code = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or ""), -1
+        plan, results = bochs.parse_tap(out)
+        before = len(tally.failed)
+        for r in results:
+            tally.record(r.ok, f"unit/{name}/{r.name}", "\n".join(r.diagnostics))
+        missing = (plan or 0) - len(results)
+        if code != 0 and len(tally.failed) == before:
+            tally.record(False, f"unit/{name}", f"  exited {code} without a failed test:\n{out[-3000:]}")
+        elif missing > 0:
+            tally.record(False, f"unit/{name}", f"  {missing} planned tests did not report")
+        elif not results:
+            tally.record(False, f"unit/{name}", "  reported no tests")
+        print(f"unit {name}: {sum(r.ok for r in results)} passed, "
+              f"{sum(not r.ok for r in results)} failed")
+
+
+def mkiso(kernel, selection, out, cmdline=""):
+    env = dict(os.environ, MARROW_CMDLINE=cmdline)
+    subprocess.run(["bash", os.path.join(ROOT, "scripts/mkiso.sh"), kernel, selection, out],
+                   check=True, env=env)
+    return out
+
+
+def boot(build, iso, model, cpus, tag, timeout=GUEST_TIMEOUT):
+    cfg = bochs.Config(iso=iso, model=model, cpus=cpus, timeout=timeout,
+                       workdir=os.path.join(build, "test", tag), ignore_bad_msrs=False)
+    return bochs.run(cfg)
+
+
+def tally_guest_run(tally, prefix, result):
+    plan, results = bochs.parse_tap(result.serial)
+    for r in results:
+        tally.record(r.ok, f"{prefix}/{r.name}", "\n".join(r.diagnostics))
+    if not result.complete:
+        tally.record(False, f"{prefix}/run", bochs.describe_failure(result))
+    elif plan is None:
+        tally.record(False, f"{prefix}/run", "  no TAP plan in the transcript")
+    elif plan != len(results):
+        tally.record(False, f"{prefix}/run",
+                     f"  the plan said {plan} tests, {len(results)} reported\n" +
+                     bochs.describe_failure(result))
+    return results
+
+
+def run_guest(tally, build, kernel, selection, runs):
+    iso = mkiso(kernel, selection, os.path.join(build, "test", "guest.iso"))
+    matrix = MATRIX
+    if os.environ.get("MARROW_MATRIX"):
+        matrix = [(m, int(c)) for m, c in
+                  (e.split(":") for e in os.environ["MARROW_MATRIX"].split(","))]
+    for model, cpus in matrix:
+        result = boot(build, iso, model, cpus, f"{model}-{cpus}")
+        runs.append((f"{model} x{cpus}", result))
+        results = tally_guest_run(tally, f"guest/{model}/x{cpus}", result)
+        print(f"guest {model} x{cpus}: {sum(r.ok for r in results)} passed, "
+              f"{sum(not r.ok for r in results)} failed, {result.status} in {result.seconds:.1f} s")
+
+
+def run_e2e(tally, build, kernel, runs):
+    model, cpus = "tigerlake", 1
+    # A broken suite and an unknown suite name: exactly these fail, the
+    # test after the failures still runs, and the run completes.
+    iso = mkiso(kernel, "broken,no_such_suite", os.path.join(build, "test", "broken.iso"))
+    r = boot(build, iso, model, cpus, "broken")
+    runs.append(("broken", r))
+    plan, results = bochs.parse_tap(r.serial)
+    failed = sorted(t.name for t in results if not t.ok)
+    passed = sorted(t.name for t in results if t.ok)
+    want_failed = ["broken/failed_assertion", "broken/unexpected_exception",
+                   "selection/unknown-suite"]
+    tally.record(r.complete and plan == 4 and failed == want_failed and
+                 passed == ["broken/passes_after_the_failures"],
+                 "e2e/runner_reports_failed_assertion_exception_and_unknown_suite",
+                 f"  plan {plan}, failed {failed}, passed {passed}\n" + bochs.describe_failure(r))
+
+    for suite, want, timeout in (("hang", "timeout", 15), ("crash", "crashed", 60),
+                                 ("panic", "failed", 60)):
+        iso = mkiso(kernel, suite, os.path.join(build, "test", f"{suite}.iso"))
+        r = boot(build, iso, model, cpus, suite, timeout=timeout)
+        runs.append((suite, r))
+        tally.record(r.status == want, f"e2e/runner_reports_{suite}_as_{want}",
+                     bochs.describe_failure(r))
+
+    # The detector itself finds a listening socket, so its silence below
+    # means something.
+    listener = subprocess.Popen([sys.executable, "-c",
+                                 "import socket, time; s = socket.socket(); "
+                                 "s.bind(('127.0.0.1', 0)); s.listen(); print('up', flush=True); "
+                                 "time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    listener.stdout.readline()
+    seen = bochs.inet_sockets_of(listener.pid)
+    listener.kill()
+    listener.wait()
+    tally.record(len(seen) == 1 and "tcp" in seen[0], "e2e/socket_detector_sees_a_listener",
+                 f"  saw {seen}")
+
+    # Every Bochs run of this test session, checked while it ran.
+    bad = [f"  {name}: {s}" for name, r in runs for s in r.inet_sockets]
+    tally.record(not bad and len(runs) > 0, "e2e/bochs_opens_no_network_socket",
+                 "\n".join(bad) or "  no Bochs run was checked")
+    print(f"e2e: {len(runs)} Bochs runs checked for sockets")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--kernel")
+    ap.add_argument("--guest-tests", default="all")
+    ap.add_argument("--only", choices=("unit", "guest", "e2e"))
+    ap.add_argument("unit_bins", nargs="*")
+    args = ap.parse_args()
+
+    start = time.monotonic()
+    tally = Tally()
+    runs = []
+    if args.only in (None, "unit"):
+        run_unit(tally, args.unit_bins)
+    if args.only in (None, "guest", "e2e") and not args.kernel:
+        ap.error("--kernel is needed for the guest and e2e layers")
+    if args.only in (None, "guest"):
+        run_guest(tally, args.build, args.kernel, args.guest_tests, runs)
+    if args.only in (None, "e2e"):
+        run_e2e(tally, args.build, args.kernel, runs)
+
+    minutes = (time.monotonic() - start) / 60
+    if tally.failed:
+        print(f"failed tests ({len(tally.failed)}):")
+        for name in tally.failed:
+            print(f"  {name}")
+    print(f"(took {minutes:.1f} min)")
+    print(f"{tally.passed} passed, {len(tally.failed)} failed")
+    return 1 if tally.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
