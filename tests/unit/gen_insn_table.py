@@ -266,6 +266,8 @@ def sweep(tmp):
                               OBJDUMP[2:] + [path]))
     out = []
     for i, (pat, comparable) in enumerate(patterns):
+        if i * SLOT not in lines:
+            raise SystemExit(f"sweep: objdump lost step at pattern {i} ({bytes(pat).hex(' ')})")
         code, text = lines[i * SLOT]
         if not comparable:
             out.append("-")
