@@ -256,9 +256,9 @@ static uint8_t insn_vex_attr(unsigned map, uint8_t op, bool evex)
 	return A_M;
 }
 
-/* The opcode map a VEX/EVEX prefix selects, or -1 if reserved. SDM 2A
- * 2.3.5.6 (VEX.mmmmm 1-3) and 2.7.1 (EVEX P0 bit 3 is 0, P1 bit 2 is 1;
- * maps 5 and 6 hold AVX512-FP16). */
+/* The opcode map a VEX/EVEX prefix selects, or -1 if reserved: VEX.mmmmm
+ * 1-3 (SDM 2A 2.3.5, Figure 2-9); EVEX.mmm 1-3, 5 and 6 (AVX512-FP16), with
+ * P0 bit 3 clear and P1 bit 2 set (SDM 2A 2.7.1). */
 static int insn_vex_map(uint8_t lead, const uint8_t *p)
 {
 	unsigned map;
@@ -277,7 +277,7 @@ static int insn_vex_map(uint8_t lead, const uint8_t *p)
 
 /* C5 (2 bytes), C4 (3 bytes) or EVEX 62 (4 bytes); in 64-bit mode these are
  * never LES, LDS or BOUND. A LOCK, 66, F2, F3 or REX before them is #UD
- * (SDM 2A 2.3.2, 2.7.10). */
+ * (SDM 2A 2.3.2-2.3.4; EVEX alike, 2.7). */
 static enum insn_status insn_vex(struct insn_cursor *c, struct insn *in, uint8_t lead,
 				 uint8_t *attr)
 {

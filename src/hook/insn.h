@@ -29,8 +29,8 @@ enum insn_status {
 	INSN_ERR_TOO_LONG,  /* more than INSN_MAX_LEN bytes */
 };
 
-/* Opcode maps, numbered as VEX.mmmmm and EVEX.mmm number them (SDM 2A
- * 2.3.6.1, 2.7.1), with 0 for the one-byte map. */
+/* Opcode maps, numbered as VEX.mmmmm and EVEX.mmm number them (SDM 2A 2.3.5
+ * Figure 2-9, 2.7.1), with 0 for the one-byte map. */
 enum insn_map {
 	INSN_MAP_ONE = 0,  /* one-byte opcodes */
 	INSN_MAP_0F = 1,   /* 0F xx */
@@ -60,7 +60,7 @@ struct insn {
 	uint8_t prefix_len; /* legacy prefix bytes at offset 0, with any ignored REX among them */
 	uint8_t prefixes;   /* INSN_PFX_* */
 	uint8_t segment;    /* the last segment override (26 2E 36 3E 64 65), or 0 */
-	uint8_t mandatory;  /* 0, 0x66, 0xF2 or 0xF3: the prefix that selects SSE/VEX opcodes */
+	uint8_t mandatory;  /* 66, F2, F3 selecting a 0F-map or VEX opcode, or 0 */
 	uint8_t rex;	    /* the REX byte in effect (40..4F) at offset prefix_len, or 0 */
 	uint8_t vex_len;    /* 0, 2 (C5), 3 (C4) or 4 (EVEX 62), at offset prefix_len */
 	uint8_t map;	    /* enum insn_map */
