@@ -20,12 +20,12 @@ WARN := -Wall -Wextra -Werror
 KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector \
 	-fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -mcmodel=small \
 	-fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables \
-	-fno-omit-frame-pointer -I. -Isrc -MMD -MP
-KERNEL_ASFLAGS := -I. -Isrc -Isrc/platform/baremetal -MMD -MP
+	-fno-omit-frame-pointer -I. -Isrc -Iinclude -MMD -MP
+KERNEL_ASFLAGS := -I. -Isrc -Iinclude -Isrc/platform/baremetal -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack \
 	-T src/platform/baremetal/linker.ld
 
-CORE_SRCS := $(wildcard src/core/*.c src/arch/x86/*.c src/vmx/*.c src/ept/*.c src/hook/*.c)
+CORE_SRCS := $(wildcard src/core/*.c src/arch/x86/*.c src/vmx/*.c src/vmx/*.S src/ept/*.c src/hook/*.c)
 BM_SRCS := $(wildcard src/platform/baremetal/*.c src/platform/baremetal/*.S) \
 	src/platform/freestanding/string.c
 GUEST_TEST_SRCS := $(wildcard tests/guest/*.c)
@@ -38,7 +38,7 @@ KERNEL := $(BUILD)/marrow.elf
 UNIT_LIB_SRCS :=
 include $(sort $(wildcard mk/unit/*.mk))
 UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_CFLAGS := -std=gnu11 -O1 -g $(WARN) -I. -Isrc -Itests/unit \
+UNIT_CFLAGS := -std=gnu11 -O1 -g $(WARN) -I. -Isrc -Iinclude -Itests/unit \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP
 UNIT_LIBS := -lcmocka
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_TEST_SRCS))

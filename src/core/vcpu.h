@@ -1,0 +1,75 @@
+/* One logical CPU under marrow: its VMX regions, host stack and IDT, the
+ * guest registers of the current exit, statistics and log. In VMX root
+ * mode, HOST_GS_BASE points at the CPU's struct vcpu, so root-mode code
+ * finds it with one load (this_vcpu()) and never asks the OS. */
+#ifndef MARROW_CORE_VCPU_H
+#define MARROW_CORE_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/log_ring.h"
+#include "core/status.h"
+#include "marrow/stats.h"
+
+#define HOST_STACK_PAGES 4
+#define LOG_RING_PAGES 4
+/* struct vcpu is allocated in whole pages. */
+#define VCPU_PAGES 1
+
+/* The guest's general-purpose registers, as vmx_entry.S saves them on the
+ * host stack at every exit (RSP is in the VMCS). Index by GPR number. */
+struct guest_regs {
+	uint64_t rax, rcx, rdx, rbx, rsp_unused, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+/* What the exit stub leaves on the host stack: the registers, then an
+ * IRETQ frame that the devirtualize path fills to return into the guest
+ * outside VMX operation. */
+struct exit_frame {
+	struct guest_regs regs;
+	uint64_t iret_rip, iret_cs, iret_rflags, iret_rsp, iret_ss;
+};
+
+struct vcpu {
+	struct vcpu *self; /* first: this_vcpu() reads gs:0 in root mode */
+	unsigned index;
+	uint32_t apic_id;
+	uint16_t vpid;
+	volatile bool virtualized;
+
+	void *vmxon_region;
+	uint64_t vmxon_pa;
+	void *vmcs;
+	uint64_t vmcs_pa;
+	uint8_t *host_stack;
+	void *host_idt; /* one page: 256 gates */
+
+	/* The guest's CR0/CR4 before marrow changed them for VMX operation,
+	 * restored when it leaves. */
+	uint64_t original_cr0, original_cr4;
+
+	struct exit_frame *frame; /* the current exit's frame, root mode only */
+	uint64_t exit_reason;	  /* of the current exit */
+
+	volatile uint32_t pending_nmis;	 /* guest NMIs not yet delivered */
+	volatile uint32_t expected_nmis; /* NMIs marrow sent itself */
+	volatile bool leave_requested;	 /* devirtualize at the next exit */
+
+	struct mw_cpu_stats stats;
+	struct log_ring log; /* over log_buffer, LOG_RING_PAGES pages */
+	void *log_buffer;
+	volatile uint32_t log_reader; /* try-lock of the log's single reader */
+
+	struct mw_error launch_error;
+};
+
+static inline struct vcpu *this_vcpu(void)
+{
+	struct vcpu *v;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(v));
+	return v;
+}
+
+#endif

@@ -1,0 +1,47 @@
+/* CPUID: the CPU's own answer, minus VMX (marrow is invisible: SDM 2A
+ * CPUID leaf 1 ECX[5]). With cpuid_identify, the hypervisor-present bit
+ * and the 0x40000000 leaves name marrow (docs/hypercalls.md). */
+#include "arch/x86/cpu_bits.h"
+#include "arch/x86/intrin.h"
+#include "core/marrow.h"
+#include "exit.h"
+#include "marrow/hypercall.h"
+
+#define LEAF_HYPERVISOR_BASE 0x40000000u
+#define LEAF_HYPERVISOR_INFO 0x40000001u
+
+static bool identify(uint32_t leaf, struct cpuid_regs *r)
+{
+	if (leaf == LEAF_HYPERVISOR_BASE) {
+		/* Highest hypervisor leaf, then "marrowmarrow" in EBX ECX EDX. */
+		*r = (struct cpuid_regs){ LEAF_HYPERVISOR_INFO, 0x7272616d, 0x6d776f72,
+					  0x776f7272 };
+		return true;
+	}
+	if (leaf == LEAF_HYPERVISOR_INFO) {
+		*r = (struct cpuid_regs){ (MW_HC_VERSION_MAJOR << 16) | MW_HC_VERSION_MINOR, 0, 0,
+					  0 };
+		return true;
+	}
+	return false;
+}
+
+enum exit_action handle_cpuid(struct exit_ctx *c)
+{
+	uint32_t leaf = (uint32_t)c->regs->rax, subleaf = (uint32_t)c->regs->rcx;
+	struct cpuid_regs r;
+
+	if (!(mw.cfg.cpuid_identify && identify(leaf, &r))) {
+		r = cpuid_count(leaf, subleaf);
+		if (leaf == 1) {
+			r.ecx &= ~CPUID_1_ECX_VMX;
+			if (mw.cfg.cpuid_identify)
+				r.ecx |= CPUID_1_ECX_HYPERVISOR;
+		}
+	}
+	gpr_write32(c, 0, r.eax);
+	gpr_write32(c, 3, r.ebx);
+	gpr_write32(c, 1, r.ecx);
+	gpr_write32(c, 2, r.edx);
+	return EXIT_ADVANCE;
+}
