@@ -17,8 +17,18 @@ void *platform_alloc_pages(size_t count);
 void platform_free_pages(void *va, size_t count);
 
 uint64_t platform_virt_to_phys(const void *va);
+/* Maps device memory (uncached) for the core, e.g. the local APIC; NULL on
+ * failure. Unmapped with platform_unmap_mmio. */
+void *platform_map_mmio(uint64_t pa, size_t len);
+void platform_unmap_mmio(void *va, size_t len);
 /* NULL when the physical address has no mapping the core may use. */
 void *platform_phys_to_virt(uint64_t pa);
+
+/* The lowest virtual address of the kernel's own mappings. The core's host
+ * page table copies the current page table's mappings from here up, so
+ * that no user process's page tables are referenced (0: the kernel is
+ * identity mapped in the lower half, copy everything). */
+uint64_t platform_kernel_va_start(void);
 
 /* Runs fn(arg) on every online CPU, the caller's included, and returns once
  * all have finished. fn runs at the OS's highest scheduling priority (no

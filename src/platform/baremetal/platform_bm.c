@@ -118,9 +118,28 @@ uint64_t platform_virt_to_phys(const void *va)
 	return (uint64_t)(uintptr_t)va; /* identity mapped */
 }
 
+void *platform_map_mmio(uint64_t pa, size_t len)
+{
+	/* The identity map covers the low 4 GiB, its top GiB uncached. */
+	if (pa < (3ull << 30) || pa + len > PAGING_IDENTITY_LIMIT)
+		return NULL;
+	return (void *)(uintptr_t)pa;
+}
+
+void platform_unmap_mmio(void *va, size_t len)
+{
+	(void)va;
+	(void)len;
+}
+
 void *platform_phys_to_virt(uint64_t pa)
 {
 	return pa < PAGING_IDENTITY_LIMIT ? (void *)(uintptr_t)pa : NULL;
+}
+
+uint64_t platform_kernel_va_start(void)
+{
+	return 0;
 }
 
 void platform_on_each_cpu(void (*fn)(void *arg), void *arg)
