@@ -4,6 +4,7 @@
 
 #include "arch/x86/cpu_bits.h"
 #include "arch/x86/intrin.h"
+#include "core/compiler.h"
 #include "core/fmt.h"
 #include "core/ipi.h"
 #include "core/marrow.h"
@@ -16,7 +17,7 @@
 
 /* vmx_entry.S: 0 when it returns as the guest, 1 VMfailInvalid, 2
  * VMfailValid. */
-int vmx_launch(void);
+MW_ASM_ABI int vmx_launch(void);
 
 static bool injected(const struct vcpu *v, enum mw_step step, struct mw_error *err)
 {

@@ -1,6 +1,7 @@
 /* The one C entry point of every VM exit: a table indexed by the basic exit
  * reason, with a handler for every reason (SDM 3D appendix C). */
 #include "arch/x86/cpu_bits.h"
+#include "core/compiler.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
 #include "exit.h"
@@ -103,8 +104,8 @@ static bool leave_now(struct exit_ctx *c)
 
 /* Returns true to resume the guest, false when this CPU left VMX operation
  * and vmx_exit_stub must IRETQ through the frame. */
-bool vmx_exit_handler(struct exit_frame *f);
-bool vmx_exit_handler(struct exit_frame *f)
+MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f);
+MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f)
 {
 	struct vcpu *v = this_vcpu();
 	uint32_t full = (uint32_t)vmcs_read(VMCS_VM_EXIT_REASON);
@@ -139,8 +140,8 @@ bool vmx_exit_handler(struct exit_frame *f)
 
 /* VMRESUME itself failed (VMfail): the VMCS is broken, which is marrow's
  * bug, not the guest's; report it. */
-__attribute__((noreturn)) void vmx_resume_failed(uint64_t rflags);
-void vmx_resume_failed(uint64_t rflags)
+MW_ASM_ABI __attribute__((noreturn)) void vmx_resume_failed(uint64_t rflags);
+MW_ASM_ABI void vmx_resume_failed(uint64_t rflags)
 {
 	struct vcpu *v = this_vcpu();
 	uint32_t err = (rflags & RFLAGS_ZF) ? (uint32_t)vmcs_read(VMCS_VM_INSTRUCTION_ERROR) : 0;

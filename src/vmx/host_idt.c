@@ -51,8 +51,8 @@ static uint64_t fixup_for(uint64_t rip)
 	return 0;
 }
 
-void host_trap(struct host_trap_frame *f);
-void host_trap(struct host_trap_frame *f)
+MW_ASM_ABI void host_trap(struct host_trap_frame *f);
+MW_ASM_ABI void host_trap(struct host_trap_frame *f)
 {
 	struct vcpu *v = this_vcpu();
 

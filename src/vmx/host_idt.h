@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "core/compiler.h"
+
 struct host_trap_frame {
 	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -19,8 +21,8 @@ void host_idt_build(void *page, uint16_t cs);
 
 /* Root-mode helpers (vmx_entry.S): 0 on success, 1 if the instruction
  * faulted. */
-int root_rdmsr(uint32_t msr, uint64_t *value);
-int root_wrmsr(uint32_t msr, uint64_t value);
-int root_xsetbv(uint32_t index, uint64_t value);
+MW_ASM_ABI int root_rdmsr(uint32_t msr, uint64_t *value);
+MW_ASM_ABI int root_wrmsr(uint32_t msr, uint64_t value);
+MW_ASM_ABI int root_xsetbv(uint32_t index, uint64_t value);
 
 #endif
