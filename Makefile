@@ -29,7 +29,8 @@ CORE_SRCS := $(wildcard src/core/*.c src/arch/x86/*.c src/vmx/*.c src/vmx/*.S sr
 BM_SRCS := $(wildcard src/platform/baremetal/*.c src/platform/baremetal/*.S) \
 	src/platform/freestanding/string.c
 GUEST_TEST_SRCS := $(wildcard tests/guest/*.c)
-KERNEL_SRCS := $(CORE_SRCS) $(BM_SRCS) $(GUEST_TEST_SRCS)
+BENCH_SRCS := $(wildcard bench/guest/*.c)
+KERNEL_SRCS := $(CORE_SRCS) $(BM_SRCS) $(GUEST_TEST_SRCS) $(BENCH_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRCS))
 KERNEL := $(BUILD)/marrow.elf
 
@@ -44,7 +45,7 @@ UNIT_LIBS := -lcmocka
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_TEST_SRCS))
 UNIT_LIB_OBJS := $(patsubst %,$(BUILD)/unit/lib/%.o,$(UNIT_LIB_SRCS))
 
-.PHONY: all deps kernel iso run test unit lint format clean
+.PHONY: all deps kernel iso run test unit lint format clean bench
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -60,6 +61,9 @@ $(BUILD)/kernel/%.c.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+# Guest tests run in the order they are written.
+$(BUILD)/kernel/tests/guest/%.c.o: KERNEL_CFLAGS += -fno-toplevel-reorder
 
 $(BUILD)/kernel/%.S.o: %.S
 	@mkdir -p $(dir $@)
@@ -94,6 +98,10 @@ unit: deps $(UNIT_BINS)
 test: deps kernel $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) \
 		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
+
+# Instruction counts per exit and per CPU model, into docs/benchmarks.md.
+bench: deps kernel
+	@$(PYTHON) bench/report.py --kernel $(KERNEL) --build $(BUILD)
 
 LINT_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 

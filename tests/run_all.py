@@ -132,6 +132,17 @@ def run_e2e(tally, build, kernel, runs):
         tally.record(r.status == want, f"e2e/runner_reports_{suite}_as_{want}",
                      bochs.describe_failure(r))
 
+    # A triple fault in the guest under marrow: a full diagnostic, then the
+    # run ends as failed (no hang, no silent reset).
+    iso = mkiso(kernel, "vmx_triple_fault", os.path.join(build, "test", "vmx_tf.iso"))
+    r = boot(build, iso, model, cpus, "vmx_triple_fault", timeout=60)
+    runs.append(("vmx_triple_fault", r))
+    tally.record(r.status == "failed" and "fatal error in VMX root mode" in r.reason and
+                 "marrow: FATAL on cpu 0: the guest triple-faulted" in r.serial and
+                 "exit reason 2 (TRIPLE_FAULT)" in r.serial and "guest rip" in r.serial,
+                 "e2e/guest_triple_fault_under_marrow_is_diagnosed",
+                 bochs.describe_failure(r))
+
     # The detector itself finds a listening socket, so its silence below
     # means something.
     listener = subprocess.Popen([sys.executable, "-c",

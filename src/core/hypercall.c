@@ -199,6 +199,9 @@ enum exit_action hypercall_dispatch(struct exit_ctx *c)
 	 * VMCALL does outside VMX non-root operation: #UD (SDM 2B VMCALL). */
 	if (guest_cpl() != 0 || r->rcx != mw.cfg.hypercall_key) {
 		c->v->stats.hypercalls_refused++;
+		root_log(c->v, MW_LOG_WARN, "refused VMCALL at %llx (CPL %u%s)",
+			 (unsigned long long)vmcs_read(VMCS_GUEST_RIP), guest_cpl(),
+			 guest_cpl() == 0 ? ", wrong key" : "");
 		inject_ud(c);
 		return EXIT_RESUME;
 	}

@@ -4,6 +4,7 @@
 #include "arch/x86/cpu_bits.h"
 #include "arch/x86/intrin.h"
 #include "core/marrow.h"
+#include "core/mw_string.h"
 #include "exit.h"
 #include "marrow/hypercall.h"
 
@@ -13,9 +14,14 @@
 static bool identify(uint32_t leaf, struct cpuid_regs *r)
 {
 	if (leaf == LEAF_HYPERVISOR_BASE) {
-		/* Highest hypervisor leaf, then "marrowmarrow" in EBX ECX EDX. */
-		*r = (struct cpuid_regs){ LEAF_HYPERVISOR_INFO, 0x7272616d, 0x6d776f72,
-					  0x776f7272 };
+		/* Highest hypervisor leaf, then the signature in EBX, ECX, EDX
+		 * (the order its 12 bytes are read in, as for the vendor). */
+		static const char signature[12] = { 'm', 'a', 'r', 'r', 'o', 'w',
+						    'm', 'a', 'r', 'r', 'o', 'w' };
+		r->eax = LEAF_HYPERVISOR_INFO;
+		memcpy(&r->ebx, signature, 4);
+		memcpy(&r->ecx, signature + 4, 4);
+		memcpy(&r->edx, signature + 8, 4);
 		return true;
 	}
 	if (leaf == LEAF_HYPERVISOR_INFO) {

@@ -102,6 +102,20 @@ static bool leave_now(struct exit_ctx *c)
 	return true;
 }
 
+/* A guest that enters or leaves long mode itself (an AP's trampoline after
+ * SIPI, a boot loader) changes EFER.LMA without an exit; VM entry requires
+ * the "IA-32e mode guest" control to match it (SDM 3C 27.3.1.1). CPUs that
+ * store LMA there on exit (IA32_VMX_MISC bit 5) need no help. */
+static void sync_ia32e_mode_control(void)
+{
+	if (mw.caps.misc & VMX_MISC_STORES_LMA)
+		return;
+	uint64_t entry = vmcs_read(VMCS_VM_ENTRY_CONTROLS);
+	bool lma = vmcs_read(VMCS_GUEST_IA32_EFER) & (1u << 10);
+	if (lma != !!(entry & ENTRY_CTL_IA32E_MODE_GUEST))
+		vmcs_write(VMCS_VM_ENTRY_CONTROLS, entry ^ ENTRY_CTL_IA32E_MODE_GUEST);
+}
+
 /* Returns true to resume the guest, false when this CPU left VMX operation
  * and vmx_exit_stub must IRETQ through the frame. */
 MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f);
@@ -128,6 +142,7 @@ MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f)
 	}
 	if (action != EXIT_RESUME)
 		advance_rip();
+	sync_ia32e_mode_control();
 	/* A leave asked for now, by MW_HC_DEVIRTUALIZE_ALL (every CPU leaves
 	 * at its next exit) or earlier and deferred. */
 	if (action == EXIT_ADVANCE_AND_LEAVE || mw.leave_all || v->leave_requested) {

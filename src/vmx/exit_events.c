@@ -6,6 +6,7 @@
 #include "core/marrow.h"
 #include "core/root_log.h"
 #include "exit.h"
+#include "host_idt.h"
 
 /* An NMI exit: marrow's own signal (MW_HC_DEVIRTUALIZE_ALL) is consumed,
  * any other NMI is the guest's and is delivered to it. */
@@ -13,6 +14,9 @@ static enum exit_action guest_nmi(struct exit_ctx *c)
 {
 	if (!vcpu_claim_expected_nmi(c->v))
 		__atomic_fetch_add(&c->v->pending_nmis, 1, __ATOMIC_RELAXED);
+	/* An NMI that arrived meanwhile is taken right here by the host IDT
+	 * and queued too. */
+	root_unblock_nmis();
 	return EXIT_RESUME;
 }
 

@@ -83,6 +83,9 @@ enum exit_action handle_sipi(struct exit_ctx *c)
 	/* CS = vector << 8, base vector << 12, IP 0 (SDM 3A 10.4.4). */
 	real_mode_segment(1, (uint16_t)(vector << 8), (uint64_t)vector << 12, AR_CODE16);
 	vmcs_write(VMCS_GUEST_RIP, 0);
+	/* Nothing blocks events in a CPU that just started (the exit may have
+	 * saved SMI blocking for the wait-for-SIPI state). */
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 	root_log(c->v, MW_LOG_INFO, "SIPI: cpu %u starts at %05x", c->v->index, vector << 12);
 	return EXIT_RESUME;

@@ -24,5 +24,7 @@ void host_idt_build(void *page, uint16_t cs);
 MW_ASM_ABI int root_rdmsr(uint32_t msr, uint64_t *value);
 MW_ASM_ABI int root_wrmsr(uint32_t msr, uint64_t value);
 MW_ASM_ABI int root_xsetbv(uint32_t index, uint64_t value);
+/* Ends NMI blocking in root mode with an IRETQ to itself (vmx_entry.S). */
+MW_ASM_ABI void root_unblock_nmis(void);
 
 #endif

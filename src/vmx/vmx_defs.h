@@ -136,6 +136,7 @@ const char *vm_error_str(uint32_t number);
 #define VMX_MEMORY_TYPE_WB 6
 
 /* IA32_VMX_MISC (SDM 3D A.6) */
+#define VMX_MISC_STORES_LMA (1ull << 5)
 #define VMX_MISC_ACTIVITY_HLT (1ull << 6)
 #define VMX_MISC_ACTIVITY_SHUTDOWN (1ull << 7)
 #define VMX_MISC_ACTIVITY_WAIT_SIPI (1ull << 8)

@@ -124,6 +124,25 @@ vmx_launch:
 	ret
 	.size vmx_launch, . - vmx_launch
 
+/* IRETQ to the next instruction, on the current stack: ends the NMI
+ * blocking that an NMI-caused VM exit leaves in root mode. VM entry with
+ * virtual NMIs should end it too (SDM 3C 27.6.1: "NMIs are not blocked in
+ * VMX non-root operation"), but Bochs 2.7 keeps it until an IRET in root
+ * mode; on hardware this is a no-op. Clobbers RAX and RCX. */
+	.globl root_unblock_nmis
+root_unblock_nmis:
+	mov %rsp, %rax /* RSP at 1: still pointing at our return address */
+	mov %ss, %ecx
+	push %rcx
+	push %rax
+	pushfq
+	mov %cs, %ecx
+	push %rcx
+	lea 1f(%rip), %rcx
+	push %rcx
+	iretq
+1:	ret
+
 /* Root-mode MSR and XCR access that survives a fault: the host IDT's
  * handler finds the faulting RIP in root_fixups (host_idt.c) and resumes
  * at the fixup, which returns 1. On success they return 0. */

@@ -20,17 +20,22 @@ struct guest_test {
 	const char *name;
 	void (*fn)(void);
 	unsigned flags;
+	unsigned min_cpus; /* not in the plan on a machine with fewer CPUs */
 };
 
-#define GT_DEFINE(suite_, name_, flags_)                                                          \
-	static void gt_##suite_##_##name_(void);                                                  \
-	static const struct guest_test gt_entry_##suite_##_##name_                                \
-		__attribute__((section(".guest_tests"), used,                                     \
-			       aligned(8))) = { #suite_, #name_, gt_##suite_##_##name_, flags_ }; \
+#define GT_DEFINE(suite_, name_, flags_, min_cpus_)                               \
+	static void gt_##suite_##_##name_(void);                                  \
+	static const struct guest_test gt_entry_##suite_##_##name_                \
+		__attribute__((section(".guest_tests"), used, aligned(8))) = {    \
+			#suite_, #name_, gt_##suite_##_##name_, flags_, min_cpus_ \
+		};                                                                \
 	static void gt_##suite_##_##name_(void)
 
-#define GUEST_TEST(suite, name) GT_DEFINE(suite, name, 0)
-#define GUEST_TEST_EXPLICIT(suite, name) GT_DEFINE(suite, name, GT_EXPLICIT)
+#define GUEST_TEST(suite, name) GT_DEFINE(suite, name, 0, 1)
+#define GUEST_TEST_EXPLICIT(suite, name) GT_DEFINE(suite, name, GT_EXPLICIT, 1)
+/* A test that needs at least n CPUs (e.g. restarting another CPU): on a
+ * machine with fewer it is not part of the plan at all. */
+#define GUEST_TEST_SMP(suite, name, n) GT_DEFINE(suite, name, 0, n)
 
 /* Records a failure with its place and message. On the CPU running the test
  * it ends the test; on another CPU (inside platform_on_each_cpu) it marks

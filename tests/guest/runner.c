@@ -3,8 +3,10 @@
 #include <stdarg.h>
 
 #include "core/fmt.h"
+#include "core/marrow.h"
 #include "core/mw_string.h"
 #include "guest_test.h"
+#include "platform/platform.h"
 #include "src/platform/baremetal/console.h"
 #include "src/platform/baremetal/percpu.h"
 #include "src/platform/baremetal/sections.h"
@@ -83,6 +85,8 @@ static bool named(const char *sel, const char *suite)
 
 static bool selected(const char *sel, const struct guest_test *t)
 {
+	if (platform_cpu_count() < t->min_cpus)
+		return false;
 	if (named(sel, t->suite))
 		return true;
 	return named(sel, "all") && !(t->flags & GT_EXPLICIT);
@@ -104,6 +108,12 @@ static int run_one(unsigned n, const struct guest_test *t)
 		kprintf("# exception %s (vector %llu, error 0x%llx) at rip %llx in the test\n",
 			trap_vector_name((unsigned)info.vector), (unsigned long long)info.vector,
 			(unsigned long long)info.error_code, (unsigned long long)info.rip);
+		current_failed = true;
+	}
+	/* A test that failed with marrow up leaves it up; the next test starts
+	 * from a CPU that is not virtualized. */
+	if (mw.active && mw_devirtualize_all() != MW_OK) {
+		kprintf("# marrow could not be devirtualized after the test\n");
 		current_failed = true;
 	}
 	kprintf("%s %u - %s/%s\n", current_failed ? "not ok" : "ok", n, t->suite, t->name);

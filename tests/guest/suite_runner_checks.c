@@ -4,6 +4,7 @@
 #include "arch/x86/intrin.h"
 #include "guest_test.h"
 #include "src/platform/baremetal/console.h"
+#include "vmx_util.h"
 
 GUEST_TEST_EXPLICIT(hang, spins_forever)
 {
@@ -26,4 +27,16 @@ GUEST_TEST_EXPLICIT(crash, triple_faults)
 GUEST_TEST_EXPLICIT(panic, panics)
 {
 	panic("deliberate panic from the panic suite");
+}
+
+/* Under marrow, the guest's triple fault is an exit marrow cannot continue
+ * from: it must print its diagnostic and end the run, not hang. */
+GUEST_TEST_EXPLICIT(vmx_triple_fault, is_diagnosed_by_marrow)
+{
+	static const struct desc_ptr empty_idt = { 0, 0 };
+
+	vt_up(NULL);
+	cpu_cli();
+	lidt(&empty_idt);
+	__asm__ volatile("int3");
 }

@@ -2,6 +2,7 @@
  * suites named on the command line (tests=...), or the demo. */
 #include "acpi.h"
 #include "arch/x86/intrin.h"
+#include "bench/guest/bench.h"
 #include "cmdline.h"
 #include "console.h"
 #include "core/fmt.h"
@@ -69,6 +70,15 @@ static void dump_hex(const char *tag, const void *buf, size_t len)
 	}
 }
 
+/* The BIOS leaves the 8259 PICs routing the timer (IRQ 0) to vector 8, the
+ * #DF vector: masked, they deliver nothing; the kernel uses the local APICs
+ * only. */
+static void pic_disable(void)
+{
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+}
+
 void bm_main(uint32_t magic, uint32_t mbi_pa);
 void bm_main(uint32_t magic, uint32_t mbi_pa)
 {
@@ -90,6 +100,7 @@ void bm_main(uint32_t magic, uint32_t mbi_pa)
 	print_memory_map(&mbi);
 	if (cmdline_has(mbi.cmdline, "dump_mbi"))
 		dump_hex("mbi", info, mbi.total_size);
+	pic_disable();
 	bm_memory_init(&mbi, mbi_pa);
 	paging_init();
 	bsp->stack_top = (uint64_t)(uintptr_t)boot_stack_top;
@@ -109,6 +120,10 @@ void bm_main(uint32_t magic, uint32_t mbi_pa)
 	}
 	if (too_long)
 		panic("the tests= argument is longer than %zu characters", sizeof(selection) - 1);
+	if (cmdline_get(mbi.cmdline, "bench", selection, sizeof(selection), &too_long)) {
+		bench_run();
+		run_end(RUN_COMPLETE, NULL);
+	}
 	demo_run();
 	run_end(RUN_COMPLETE, NULL);
 }

@@ -6,7 +6,7 @@
 #include "console.h"
 #include "core/mw_string.h"
 
-#define PT_POOL_SIZE 32
+#define PT_POOL_SIZE 64
 #define MMIO_START (3ull << 30)
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
@@ -92,6 +92,17 @@ void paging_init(void)
 uint64_t paging_root(void)
 {
 	return (uint64_t)(uintptr_t)pml4;
+}
+
+void paging_make_supervisor(uint64_t va, uint64_t len)
+{
+	for (uint64_t a = va & ~(PAGE_SIZE - 1); a < va + len; a += PAGE_SIZE) {
+		uint64_t *pte = pte_for(a);
+		if (!pte)
+			continue;
+		*pte = (*pte & ~PTE_U) | PTE_NX;
+		invlpg((void *)(uintptr_t)a);
+	}
 }
 
 bool paging_make_user(uint64_t va, uint64_t len, bool exec)

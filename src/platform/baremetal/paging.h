@@ -18,5 +18,7 @@ uint64_t paging_root(void);
  * guest tests that run code at CPL 3. Returns false if it ran out of page
  * tables. */
 bool paging_make_user(uint64_t va, uint64_t len, bool exec);
+/* Undoes paging_make_user: supervisor-only, non-executable. */
+void paging_make_supervisor(uint64_t va, uint64_t len);
 
 #endif

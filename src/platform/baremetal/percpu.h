@@ -21,6 +21,7 @@ struct bm_cpu {
 	uint32_t apic_id;
 	volatile bool online;
 	uint64_t stack_top;
+	uint64_t user_trap_stack_top;	     /* RSP0: where traps from ring 3 land */
 	struct bm_call *volatile call;	     /* platform_on_each_cpu mailbox */
 	struct catch_frame *catch;	     /* armed by catch_run() */
 	volatile uint32_t last_fault_vector; /* set by extable fixups */

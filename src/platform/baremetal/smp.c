@@ -65,7 +65,12 @@ void cpu_setup(struct bm_cpu *cpu)
 
 	for (int i = 0; i < IST_COUNT; i++)
 		ist[i] = alloc_stack(IST_STACK_SIZE);
-	gdt_load_cpu(&cpu->tables, ist, cpu->stack_top);
+	/* Traps from ring 3 (guest tests only) land on a stack of their own:
+	 * RSP0 at the top of the CPU's kernel stack would overwrite the frames
+	 * of the code that entered ring 3. */
+	if (!cpu->user_trap_stack_top)
+		cpu->user_trap_stack_top = alloc_stack(IST_STACK_SIZE);
+	gdt_load_cpu(&cpu->tables, ist, cpu->user_trap_stack_top);
 	idt_load();
 	cpu_enable_features();
 	lapic_init_cpu();
@@ -155,6 +160,16 @@ unsigned smp_start_aps(const uint32_t *apic_ids, size_t count)
 			kprintf("smp: CPU with APIC ID %u did not start\n", apic_ids[i]);
 	}
 	return bm_cpu_count;
+}
+
+bool smp_restart_ap(unsigned index)
+{
+	struct bm_cpu *cpu = &bm_cpus[index];
+
+	if (index == 0 || index >= bm_cpu_count || cpu == this_cpu())
+		return false;
+	__atomic_store_n(&cpu->online, false, __ATOMIC_RELEASE);
+	return start_ap(cpu);
 }
 
 void smp_on_each_cpu(void (*fn)(void *), void *arg)

@@ -2,6 +2,7 @@
 #ifndef MARROW_BAREMETAL_SMP_H
 #define MARROW_BAREMETAL_SMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,10 @@ void cpu_setup(struct bm_cpu *cpu);
 /* Starts every CPU in apic_ids other than the caller's. Returns how many
  * answered; the ones that did not are reported on the console. */
 unsigned smp_start_aps(const uint32_t *apic_ids, size_t count);
+
+/* Sends INIT and SIPIs to an AP that is already up and waits until it is
+ * back (tests of INIT/SIPI under marrow). True when it came back. */
+bool smp_restart_ap(unsigned index);
 
 /* Runs fn(arg) on every online CPU, the caller's included, and returns when
  * all have finished. Not re-entrant: fn must not call it. */
