@@ -124,11 +124,21 @@ $(WIN_CTL): $(WIN_CTL_SRCS)
 	@echo "  WINLD   $@"
 	@$(WIN_CC) $(WIN_CTL_CFLAGS) -o $@ $(WIN_CTL_SRCS)
 
+FIX_LDFLAGS := -Wl,--enable-reloc-section
+FIX_LDLIBS :=
 $(BUILD)/windows/fixtures/%.exe: tests/e2e/windows/fixtures/%.S
 	@mkdir -p $(dir $@)
 	@echo "  WINFIX  $@"
 	@$(WIN_CC) -nostdlib -nostartfiles -shared -Wl,--subsystem,native -Wl,--entry,entry \
-		-Wl,--no-insert-timestamp -Wl,--enable-reloc-section -o $@ $<
+		-Wl,--no-insert-timestamp $(FIX_LDFLAGS) -o $@ $< $(FIX_LDLIBS)
+
+$(BUILD)/windows/fixtures/libbogus.a: tests/e2e/windows/fixtures/bogus.def
+	@mkdir -p $(dir $@)
+	@x86_64-w64-mingw32-dlltool -d $< -l $@
+
+$(BUILD)/windows/fixtures/bad_driver.exe: $(BUILD)/windows/fixtures/libbogus.a
+$(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDFLAGS := -Wl,--disable-reloc-section
+$(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDLIBS := -L$(BUILD)/windows/fixtures -lbogus -lntoskrnl
 
 run: deps kernel
 	@bash scripts/mkiso.sh $(KERNEL) "$(GUEST_TESTS)" $(BUILD)/run.iso >/dev/null
