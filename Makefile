@@ -161,7 +161,7 @@ unit: deps $(UNIT_BINS)
 # Everything: unit tests, the guest suites on the model x CPU-count matrix,
 # the runners' own end-to-end checks. One closing line: N passed, N failed.
 test: deps kernel windows $(UNIT_BINS)
-	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD)/windows \
+	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
 		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
 
 LINT_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -144,6 +144,10 @@ static void test_memmap_conversion(void **state)
 	assert_int_equal(win_memmap_from_runs(runs, 11, out, 2), 4);
 	assert_int_equal(out[1].base, 0x100000);
 	assert_int_equal(out[2].base, 0xeeeeeeeeeeeeeeeeull); /* untouched */
+	/* Runs that only touch become one. */
+	const struct win_phys_run touching[] = { { 0x20000000, 0x1000 }, { 0x20001000, 0x1000 } };
+	assert_int_equal(win_memmap_from_runs(touching, 2, out, 8), 1);
+	assert_int_equal(out[0].length, 0x2000);
 	/* No terminator: max_runs bounds the read. */
 	assert_int_equal(win_memmap_from_runs(runs, 1, out, 8), 1);
 	assert_int_equal(win_memmap_from_runs(runs, 0, out, 8), 0);

@@ -9,7 +9,7 @@ struct span {
 size_t win_memmap_from_runs(const struct win_phys_run *runs, size_t max_runs,
 			    struct platform_mem_range *out, size_t max_out)
 {
-	struct span s[WIN_MEMMAP_MAX_RUNS];
+	struct span s[WIN_MEMMAP_MAX_RUNS] = { { 0, 0 } };
 	size_t n = 0;
 
 	for (size_t i = 0; i < max_runs && n < WIN_MEMMAP_MAX_RUNS; i++) {

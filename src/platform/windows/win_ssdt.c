@@ -49,7 +49,6 @@ unsigned win_ssdt_entry_stack_args(uint32_t entry)
 
 struct scan {
 	const struct pattern *p;
-	const uint8_t *image;
 	unsigned matches;
 	uint32_t first_rva;
 };
@@ -119,7 +118,7 @@ enum win_ssdt_status win_ssdt_locate(const struct pe_image *img, uint64_t runtim
 				     struct win_ssdt *out)
 {
 	struct pattern p;
-	struct scan sc = { &p, NULL, 0, 0 };
+	struct scan sc = { &p, 0, 0 };
 
 	memset(out, 0, sizeof(*out));
 	out->runtime_base = runtime_base;
