@@ -201,7 +201,8 @@ static NTSTATUS virtualize(void)
 	win_platform_take_fanout_failures();
 	mw_config_default(&cfg);
 	enum mw_status s = mw_virtualize_all(&cfg, &err);
-	record(s, &err);
+	/* On success mw_virtualize_all leaves err untouched. */
+	record(s, s == MW_OK ? NULL : &err);
 	if (s == MW_OK && (win_platform_take_fanout_failures() ||
 			   mw_virtualized_count() != platform_cpu_count())) {
 		mw_error_set(&err, MW_ERR_VMX_INSTRUCTION, -1, MW_STEP_VMLAUNCH,
