@@ -45,7 +45,34 @@ UNIT_LIBS := -lcmocka
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_TEST_SRCS))
 UNIT_LIB_OBJS := $(patsubst %,$(BUILD)/unit/lib/%.o,$(UNIT_LIB_SRCS))
 
-.PHONY: all deps kernel iso run test unit lint format clean bench
+# The Windows driver and its tool, with Debian's mingw-w64 (docs/windows.md).
+# The core and the platform are compiled as for the kernel (freestanding,
+# no SSE, no red zone), with the Microsoft x64 ABI that mingw defaults to;
+# the core's string functions come from string.c, not ntoskrnl's exports,
+# since root mode must not run code that may use XMM registers.
+WIN_CC := x86_64-w64-mingw32-gcc
+WIN_STRIP := x86_64-w64-mingw32-strip
+WIN_DDK ?= /usr/x86_64-w64-mingw32/include/ddk
+WIN_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector \
+	-mno-red-zone -mgeneral-regs-only -mno-stack-arg-probe \
+	-fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
+	-I. -Isrc -Iinclude -isystem $(WIN_DDK) -MMD -MP
+WIN_ASFLAGS := -I. -Isrc -Iinclude -MMD -MP
+WIN_LDFLAGS := -shared -nostdlib -nostartfiles -Wl,--subsystem,native \
+	-Wl,--entry,DriverEntry -Wl,--enable-reloc-section -Wl,--exclude-all-symbols \
+	-Wl,--dynamicbase -Wl,--nxcompat -Wl,--no-insert-timestamp
+WIN_SRCS := $(CORE_SRCS) $(wildcard src/platform/windows/*.c) src/platform/freestanding/string.c
+WIN_OBJS := $(patsubst %,$(BUILD)/windows/%.o,$(WIN_SRCS))
+WIN_SYS := $(BUILD)/windows/marrow.sys
+WIN_SYS_DEBUG := $(BUILD)/windows/marrow.debug.sys
+WIN_CTL := $(BUILD)/windows/marrowctl.exe
+WIN_CTL_SRCS := $(wildcard tools/marrowctl/win/*.c)
+WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
+# Test fixtures: small PE images built from assembly (tests/e2e/windows).
+WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
+	$(wildcard tests/e2e/windows/fixtures/*.S))
+
+.PHONY: all deps kernel iso run test unit lint format clean windows bench
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -75,6 +102,48 @@ $(KERNEL): $(KERNEL_OBJS) src/platform/baremetal/linker.ld
 	@$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
 	@grub-file --is-x86-multiboot2 $@ || { echo "$@ is not a multiboot2 kernel" >&2; rm -f $@; exit 1; }
 
+windows: deps $(WIN_SYS) $(WIN_CTL) $(WIN_FIXTURES)
+
+$(BUILD)/windows/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  WINCC   $<"
+	@$(WIN_CC) $(WIN_CFLAGS) -c $< -o $@
+
+$(BUILD)/windows/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  WINAS   $<"
+	@$(WIN_CC) $(WIN_ASFLAGS) -c $< -o $@
+
+# The debug image keeps DWARF and the symbol table (the entry-point check
+# reads DriverEntry's address from it); strip rewrites the PE checksum.
+$(WIN_SYS_DEBUG): $(WIN_OBJS)
+	@echo "  WINLD   $@"
+	@$(WIN_CC) $(WIN_LDFLAGS) -o $@ $(WIN_OBJS) -lntoskrnl -lhal
+
+$(WIN_SYS): $(WIN_SYS_DEBUG)
+	@$(WIN_STRIP) --strip-debug -o $@ $<
+
+$(WIN_CTL): $(WIN_CTL_SRCS)
+	@mkdir -p $(dir $@)
+	@echo "  WINLD   $@"
+	@$(WIN_CC) $(WIN_CTL_CFLAGS) -o $@ $(WIN_CTL_SRCS)
+
+FIX_LDFLAGS := -Wl,--enable-reloc-section
+FIX_LDLIBS :=
+$(BUILD)/windows/fixtures/%.exe: tests/e2e/windows/fixtures/%.S
+	@mkdir -p $(dir $@)
+	@echo "  WINFIX  $@"
+	@$(WIN_CC) -nostdlib -nostartfiles -shared -Wl,--subsystem,native -Wl,--entry,entry \
+		-Wl,--no-insert-timestamp $(FIX_LDFLAGS) -o $@ $< $(FIX_LDLIBS)
+
+$(BUILD)/windows/fixtures/libbogus.a: tests/e2e/windows/fixtures/bogus.def
+	@mkdir -p $(dir $@)
+	@x86_64-w64-mingw32-dlltool -d $< -l $@
+
+$(BUILD)/windows/fixtures/bad_driver.exe: $(BUILD)/windows/fixtures/libbogus.a
+$(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDFLAGS := -Wl,--disable-reloc-section
+$(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDLIBS := -L$(BUILD)/windows/fixtures -lbogus -lntoskrnl
+
 run: deps kernel
 	@bash scripts/mkiso.sh $(KERNEL) "$(GUEST_TESTS)" $(BUILD)/run.iso >/dev/null
 	@$(PYTHON) tests/e2e/run.py --iso $(BUILD)/run.iso --model $(MODEL) --cpus $(CPUS) \
@@ -95,8 +164,8 @@ unit: deps $(UNIT_BINS)
 
 # Everything: unit tests, the guest suites on the model x CPU-count matrix,
 # the runners' own end-to-end checks. One closing line: N passed, N failed.
-test: deps kernel $(UNIT_BINS)
-	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) \
+test: deps kernel windows $(UNIT_BINS)
+	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
 		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
 
 # Instruction counts per exit and per CPU model, into docs/benchmarks.md.
@@ -114,4 +183,4 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(WIN_OBJS:.o=.d)

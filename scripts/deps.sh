@@ -9,6 +9,7 @@ packages=(
 	grub-pc-bin grub-common xorriso mtools
 	libcmocka-dev pkg-config
 	clang-format cppcheck
+	gcc-mingw-w64-x86-64 grub-efi-amd64-bin
 )
 
 missing=()

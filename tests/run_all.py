@@ -6,6 +6,10 @@
    model and CPU count of the matrix.
 3. e2e: the runners themselves: a broken suite, a hang, a crash and a panic
    are each reported as what they are, and Bochs opens no network socket.
+4. windows: the driver and marrowctl.exe that `make windows` built, checked
+   as PE images (tests/e2e/windows/pecheck.py), every check also shown to
+   reject a bad image; cppcheck of the Windows layer's pure sources (which
+   `make lint` skips with the rest of src/platform/windows).
 
 MARROW_MATRIX="model:cpus,..." narrows the matrix for a quick local run.
 """
@@ -163,13 +167,37 @@ def run_e2e(tally, build, kernel, runs):
     print(f"e2e: {len(runs)} Bochs runs checked for sockets")
 
 
+def run_windows(tally, build):
+    sys.path.insert(0, os.path.join(HERE, "e2e", "windows"))
+    import pecheck  # noqa: E402
+    before = tally.passed, len(tally.failed)
+    pecheck.run(tally, build)
+    # The pure files are those that include no NT header.
+    pure = [os.path.join("src/platform/windows", f)
+            for f in sorted(os.listdir(os.path.join(ROOT, "src/platform/windows")))
+            if f.endswith(".c") and
+            "nt_decls.h" not in open(os.path.join(ROOT, "src/platform/windows", f)).read()]
+    p = subprocess.run(["cppcheck", "--quiet", "--error-exitcode=1",
+                        "--enable=warning,style,performance,portability", "--std=c11",
+                        "--inline-suppr", "--suppress=missingIncludeSystem",
+                        "--suppress=unusedFunction", "--suppress=unmatchedSuppression",
+                        "-I", ".", "-I", "src", "-D__x86_64__", "-D__GNUC__",
+                        *pure, "tools/marrowctl/win/format.c"],
+                       cwd=ROOT, capture_output=True, text=True)
+    tally.record(p.returncode == 0 and len(pure) >= 5, "windows/cppcheck_pure_sources",
+                 f"  {len(pure)} files\n{p.stdout}{p.stderr}")
+    print(f"windows: {tally.passed - before[0]} passed, {len(tally.failed) - before[1]} failed")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--kernel")
     ap.add_argument("--guest-tests", default="all")
-    ap.add_argument("--only", choices=("unit", "guest", "e2e"))
+    ap.add_argument("--windows", metavar="BUILD",
+                    help="check the Windows build under BUILD/windows (make windows)")
+    ap.add_argument("--only", choices=("unit", "guest", "e2e", "windows"))
     ap.add_argument("unit_bins", nargs="*")
     args = ap.parse_args()
 
@@ -178,6 +206,10 @@ def main():
     runs = []
     if args.only in (None, "unit"):
         run_unit(tally, args.unit_bins)
+    if args.only in (None, "windows") and args.windows:
+        run_windows(tally, args.windows)
+    if args.only == "windows" and not args.windows:
+        ap.error("--windows is needed for the windows layer")
     if args.only in (None, "guest", "e2e") and not args.kernel:
         ap.error("--kernel is needed for the guest and e2e layers")
     if args.only in (None, "guest"):

@@ -110,6 +110,8 @@ static uint64_t take_unsigned(va_list *ap, enum length_mod len)
 		return (unsigned short)va_arg(*ap, unsigned int);
 	case LEN_INT:
 		return va_arg(*ap, unsigned int);
+	case LEN_LONG: /* 32 bits on Windows (LLP64), 64 on Linux (LP64) */
+		return va_arg(*ap, unsigned long);
 	default:
 		return va_arg(*ap, unsigned long long);
 	}
@@ -124,6 +126,8 @@ static int64_t take_signed(va_list *ap, enum length_mod len)
 		return (short)va_arg(*ap, int);
 	case LEN_INT:
 		return va_arg(*ap, int);
+	case LEN_LONG:
+		return va_arg(*ap, long);
 	default:
 		return va_arg(*ap, long long);
 	}

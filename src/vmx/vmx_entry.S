@@ -12,6 +12,27 @@
  * second time, now in the guest. On failure it returns 1 (VMfailInvalid) or
  * 2 (VMfailValid) without ever having left. */
 
+/* Object-format differences, so that the same source assembles to ELF (the
+ * bare-metal kernel, Linux) and to PE/COFF (the mingw-w64 Windows driver).
+ * .type and .size exist only in ELF. COFF has no .rodata: read-only data
+ * goes in .rdata, flagged data + read-only ("dr"). On Windows x64 every
+ * non-leaf function that can be on the stack while the OS unwinds (an
+ * exception, a bug check, a profiler's stack walk) needs unwind data
+ * (Microsoft x64 exception handling, "Unwind data for exception handling"):
+ * vmx_launch gets it through the assembler's .seh_* directives. Symbols
+ * carry no leading underscore on x86-64 COFF, so the names are the same. */
+#ifdef __ELF__
+#define FUNCTION_TYPE(name) .type name, @function
+#define FUNCTION_SIZE(name) .size name, . - name
+#define RODATA_SECTION .section .rodata
+#define SEH(...)
+#else
+#define FUNCTION_TYPE(name)
+#define FUNCTION_SIZE(name)
+#define RODATA_SECTION .section .rdata, "dr"
+#define SEH(...) __VA_ARGS__
+#endif
+
 #define VMCS_GUEST_RSP 0x681c
 #define VMCS_GUEST_RIP 0x681e
 #define IRET_FRAME_SIZE 40
@@ -20,7 +41,7 @@
 	.code64
 
 	.globl vmx_exit_stub
-	.type vmx_exit_stub, @function
+	FUNCTION_TYPE(vmx_exit_stub)
 vmx_exit_stub:
 	sub $IRET_FRAME_SIZE, %rsp
 	push %r15
@@ -90,17 +111,25 @@ vmx_exit_stub:
 	pop %r14
 	pop %r15
 	iretq
-	.size vmx_exit_stub, . - vmx_exit_stub
+	FUNCTION_SIZE(vmx_exit_stub)
 
 	.globl vmx_launch
-	.type vmx_launch, @function
+	FUNCTION_TYPE(vmx_launch)
 vmx_launch:
+	SEH(.seh_proc vmx_launch)
 	push %rbp
+	SEH(.seh_pushreg %rbp)
 	push %rbx
+	SEH(.seh_pushreg %rbx)
 	push %r12
+	SEH(.seh_pushreg %r12)
 	push %r13
+	SEH(.seh_pushreg %r13)
 	push %r14
+	SEH(.seh_pushreg %r14)
 	push %r15
+	SEH(.seh_pushreg %r15)
+	SEH(.seh_endprologue)
 	mov $VMCS_GUEST_RSP, %rax
 	vmwrite %rsp, %rax
 	lea .Lguest_resumes_here(%rip), %rdx
@@ -122,7 +151,8 @@ vmx_launch:
 	pop %rbx
 	pop %rbp
 	ret
-	.size vmx_launch, . - vmx_launch
+	SEH(.seh_endproc)
+	FUNCTION_SIZE(vmx_launch)
 
 /* IRETQ to the next instruction, on the current stack: ends the NMI
  * blocking that an NMI-caused VM exit leaves in root mode. VM entry with
@@ -246,7 +276,7 @@ host_trap_common:
 	add $16, %rsp
 	iretq
 
-	.section .rodata
+	RODATA_SECTION
 	.balign 8
 	.macro host_stub_address v
 	.quad host_stub_\v

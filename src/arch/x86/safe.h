@@ -32,6 +32,7 @@ static inline uint64_t extable_find(const struct extable_entry *table, size_t n,
 	return 0;
 }
 
+#if !defined(_WIN32)
 static inline bool rdmsr_safe(uint32_t msr, uint64_t *val)
 {
 	uint32_t lo = 0, hi = 0; /* dead stores; cppcheck does not read asm goto outputs */
@@ -72,5 +73,36 @@ static inline bool xsetbv_safe(uint32_t index, uint64_t val)
 fault:
 	return false;
 }
+
+#else
+/* Windows: outside root mode the exception-table entries above would be
+ * dead letters. The #GP of a faulting RDMSR goes to the Windows kernel's own
+ * handler, which consults only the unwind and exception data of the image
+ * (Microsoft x64 exception handling; mingw-w64 has no __try for C), and for
+ * a driver with no handler it bug checks. So here the "safe" accessors are
+ * plain instructions, and are used outside root mode only for MSRs that
+ * exist whenever the CPU has VMX: IA32_FEATURE_CONTROL (SDM 3C 24.7:
+ * CPUID.1:ECX.VMX implies it), the VMX capability MSRs, each read only when
+ * VMX_BASIC or a control says it exists (SDM 3D A.1-A.11), and IA32_DEBUGCTL
+ * (architectural, SDM 4 table 2-2). They always report success. Root mode
+ * is unaffected: it uses root_rdmsr and friends (vmx/host_idt.h) with
+ * marrow's own host IDT fixups on every platform. XSETBV of a bad value is
+ * a #GP that nothing can prove away, so xsetbv_safe is not provided here:
+ * code outside root mode that needs it must decide what to do on Windows. */
+static inline bool rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	*val = ((uint64_t)hi << 32) | lo;
+	return true;
+}
+
+static inline bool wrmsr_safe(uint32_t msr, uint64_t val)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+			 : "memory");
+	return true;
+}
+#endif
 
 #endif
