@@ -137,6 +137,8 @@ static void signal_other_cpus(const struct vcpu *self)
 		struct vcpu *t = mw.vcpus[i];
 		if (t == self || !t->virtualized)
 			continue;
+		/* Its next exits must reach the C dispatcher, which leaves. */
+		__atomic_store_n(&t->fast_path, 0, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&t->expected_nmis, 1, __ATOMIC_RELAXED);
 		lapic_send_nmi_root(t->apic_id);
 	}

@@ -6,10 +6,12 @@
 #define MARROW_CORE_VCPU_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/log_ring.h"
 #include "core/status.h"
+#include "core/vcpu_asm.h"
 #include "marrow/stats.h"
 
 #define HOST_STACK_PAGES 4
@@ -34,6 +36,11 @@ struct exit_frame {
 
 struct vcpu {
 	struct vcpu *self; /* first: this_vcpu() reads gs:0 in root mode */
+	/* Read by vmx_entry.S at the offsets in vcpu_asm.h. */
+	volatile uint32_t fast_path; /* 0: every exit goes to the C dispatcher */
+	uint32_t scratch;
+	struct mw_cpu_stats stats;
+
 	unsigned index;
 	uint32_t apic_id;
 	uint16_t vpid;
@@ -57,13 +64,19 @@ struct vcpu {
 	volatile uint32_t expected_nmis; /* NMIs marrow sent itself */
 	volatile bool leave_requested;	 /* devirtualize at the next exit */
 
-	struct mw_cpu_stats stats;
 	struct log_ring log; /* over log_buffer, LOG_RING_PAGES pages */
 	void *log_buffer;
 	volatile uint32_t log_reader; /* try-lock of the log's single reader */
 
 	struct mw_error launch_error;
 };
+
+_Static_assert(offsetof(struct vcpu, fast_path) == VCPU_FAST_PATH, "vcpu_asm.h");
+_Static_assert(offsetof(struct vcpu, scratch) == VCPU_SCRATCH, "vcpu_asm.h");
+_Static_assert(offsetof(struct vcpu, stats) == VCPU_STATS, "vcpu_asm.h");
+_Static_assert(offsetof(struct vcpu, stats.exits_total) == VCPU_EXITS_TOTAL, "vcpu_asm.h");
+_Static_assert(offsetof(struct vcpu, stats.exits[10]) == VCPU_EXITS_CPUID, "vcpu_asm.h");
+_Static_assert(sizeof(struct vcpu) <= VCPU_PAGES * 4096, "struct vcpu outgrew its pages");
 
 static inline struct vcpu *this_vcpu(void)
 {

@@ -104,6 +104,9 @@ void vcpu_launch(struct vcpu *v)
 
 	mw_error_set(err, MW_OK, (int)v->index, MW_STEP_NONE, NULL);
 	v->apic_id = lapic_current_id();
+	/* The assembly CPUID path knows nothing of the identification
+	 * leaves: with them on, every CPUID goes to the C handler. */
+	v->fast_path = !mw.cfg.cpuid_identify;
 	/* The revision identifier goes in the first 31 bits of both regions
 	 * (SDM 3C 25.2, 25.11.5). */
 	*(uint32_t *)v->vmxon_region = (uint32_t)(mw.caps.basic & VMX_BASIC_REVISION_MASK);

@@ -14,8 +14,13 @@ struct exit_ctx {
 	struct vcpu *v;
 	struct guest_regs *regs;
 	uint32_t reason; /* basic exit reason */
-	uint64_t qualification;
 };
+
+/* Read by the handlers that use it, not on every exit. */
+static inline uint64_t exit_qualification(void)
+{
+	return vmcs_read(VMCS_EXIT_QUALIFICATION);
+}
 
 enum exit_action {
 	EXIT_RESUME,		/* re-enter the guest at the same RIP */

@@ -102,7 +102,7 @@ static enum exit_action mov_from_cr(struct exit_ctx *c, unsigned cr, unsigned gp
 
 enum exit_action handle_cr_access(struct exit_ctx *c)
 {
-	uint64_t q = c->qualification;
+	uint64_t q = exit_qualification();
 	unsigned cr = CR_QUAL_NUMBER(q);
 	uint64_t shadow0 = vmcs_read(VMCS_CR0_READ_SHADOW);
 

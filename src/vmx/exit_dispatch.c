@@ -48,6 +48,15 @@ static const exit_handler_fn handlers[EXIT_REASON_MAX] = {
 	[EXIT_VMFUNC] = handle_vmx_instruction,
 };
 
+/* The exits that can happen while an event is being delivered through the
+ * guest's IDT (SDM 3C 28.2.4): only for these is IDT-vectoring information
+ * worth reading. An instruction's own exit never interrupts a delivery. */
+static const bool may_interrupt_delivery[EXIT_REASON_MAX] = {
+	[EXIT_EXCEPTION_NMI] = true, [EXIT_TRIPLE_FAULT] = true,  [EXIT_TASK_SWITCH] = true,
+	[EXIT_APIC_ACCESS] = true,   [EXIT_EPT_VIOLATION] = true, [EXIT_EPT_MISCONFIG] = true,
+	[EXIT_PML_FULL] = true,	     [EXIT_SPP_EVENT] = true,
+};
+
 /* A guest event whose delivery the exit interrupted is delivered again
  * (SDM 3C 28.2.4, 28.4.2): an exit must not lose an interrupt or an
  * exception the guest was about to take. */
@@ -95,6 +104,7 @@ static bool leave_now(struct exit_ctx *c)
 
 	if ((event_queued || v->pending_nmis) && request_nmi_window()) {
 		v->leave_requested = true;
+		v->fast_path = 0; /* the next exit must come here */
 		return false;
 	}
 	v->leave_requested = false;
@@ -130,13 +140,13 @@ MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f)
 	v->stats.exits_total++;
 	if (c.reason < MW_STATS_EXIT_REASONS)
 		v->stats.exits[c.reason]++;
-	c.qualification = vmcs_read(VMCS_EXIT_QUALIFICATION);
 
 	enum exit_action action;
 	if (full & EXIT_REASON_ENTRY_FAILURE) {
 		action = handle_entry_failure(&c);
 	} else {
-		redeliver_interrupted_event();
+		if (c.reason < EXIT_REASON_MAX && may_interrupt_delivery[c.reason])
+			redeliver_interrupted_event();
 		exit_handler_fn h = c.reason < EXIT_REASON_MAX ? handlers[c.reason] : NULL;
 		action = (h ? h : handle_unexpected)(&c);
 	}

@@ -30,9 +30,9 @@ static enum exit_action reflect_exception(struct exit_ctx *c, uint32_t info)
 	unsigned type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
 
 	if (vector == 14)
-		write_cr2(c->qualification);
+		write_cr2(exit_qualification());
 	if (vector == 1)
-		write_dr6((read_dr6() & ~0x600full) | (c->qualification & 0x600f) | 0xffff0ff0);
+		write_dr6((read_dr6() & ~0x600full) | (exit_qualification() & 0x600f) | 0xffff0ff0);
 	if (type == INTR_TYPE_SW_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION) {
 		vmcs_write(VMCS_VM_ENTRY_INTR_INFO, info & ~INTR_INFO_NMI_UNBLOCKED_BY_IRET);
 		vmcs_write(VMCS_VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VMCS_VM_EXIT_INSTRUCTION_LEN));

@@ -78,7 +78,7 @@ enum exit_action handle_init(struct exit_ctx *c)
 
 enum exit_action handle_sipi(struct exit_ctx *c)
 {
-	unsigned vector = c->qualification & 0xff;
+	unsigned vector = exit_qualification() & 0xff;
 
 	/* CS = vector << 8, base vector << 12, IP 0 (SDM 3A 10.4.4). */
 	real_mode_segment(1, (uint16_t)(vector << 8), (uint64_t)vector << 12, AR_CODE16);

@@ -4,6 +4,7 @@
 #include "core/mw_string.h"
 #include "core/root_log.h"
 #include "core/vcpu.h"
+#include "exit.h"
 
 struct __attribute__((packed)) gate {
 	uint16_t offset_low;
@@ -62,6 +63,13 @@ MW_ASM_ABI void host_trap(struct host_trap_frame *f)
 		v->stats.nmis_in_root++;
 		if (!vcpu_claim_expected_nmi(v))
 			__atomic_fetch_add(&v->pending_nmis, 1, __ATOMIC_RELAXED);
+		/* Whatever the interrupted root code already decided, an exit
+		 * will come as soon as the guest can take an NMI: the queued
+		 * NMI (or the leave marrow's own NMI asks for) cannot be
+		 * stranded until some unrelated exit. Only while a VMCS is
+		 * current: vmx_leave clears `virtualized` first. */
+		if (v->virtualized)
+			request_nmi_window();
 		return;
 	}
 	uint64_t fixup = fixup_for(f->rip);

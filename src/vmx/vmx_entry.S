@@ -33,8 +33,19 @@
 #define SEH(...) __VA_ARGS__
 #endif
 
+#include "core/vcpu_asm.h"
+
 #define VMCS_GUEST_RSP 0x681c
 #define VMCS_GUEST_RIP 0x681e
+#define VMCS_GUEST_RFLAGS 0x6820
+#define VMCS_GUEST_PENDING_DBG 0x6822
+#define VMCS_GUEST_INTERRUPTIBILITY 0x4824
+#define VMCS_EXIT_REASON 0x4402
+#define VMCS_EXIT_INSTRUCTION_LEN 0x440c
+#define EXIT_CPUID 10
+#define CPUID_1_ECX_VMX 0x20
+#define RFLAGS_TF 0x100
+#define PENDING_DBG_BS 0x4000
 #define IRET_FRAME_SIZE 40
 
 	.text
@@ -43,6 +54,72 @@
 	.globl vmx_exit_stub
 	FUNCTION_TYPE(vmx_exit_stub)
 vmx_exit_stub:
+	/* The CPUID fast path. CPUID is the exit guests cause most, and the
+	 * full path below costs about three times as much (docs/benchmarks.md).
+	 * At the exit the guest's RAX and RCX are still live, so CPUID runs on
+	 * them directly; only the leaf is kept (VCPU_SCRATCH) to clear VMX
+	 * from leaf 1, as handle_cpuid does. The vCPU's fast_path flag is off
+	 * whenever the C dispatcher must see every exit (cpuid_identify, a
+	 * leave in progress); a guest NMI that arrives meanwhile has asked for
+	 * an NMI-window exit itself (host_trap), so nothing waits on this
+	 * path. */
+	testl $1, %gs:VCPU_FAST_PATH
+	jz .Lfull_exit
+	push %rdx
+	mov $VMCS_EXIT_REASON, %edx
+	vmread %rdx, %rdx
+	cmp $EXIT_CPUID, %edx
+	jne .Lfull_exit_pop_rdx
+	add $8, %rsp /* the guest's RDX: CPUID overwrites it */
+	incq %gs:VCPU_EXITS_TOTAL
+	incq %gs:VCPU_EXITS_CPUID
+	mov %eax, %gs:VCPU_SCRATCH
+	cpuid
+	cmpl $1, %gs:VCPU_SCRATCH
+	jne 1f
+	and $~CPUID_1_ECX_VMX, %ecx
+1:	push %rsi
+	push %rdi
+	/* RIP past the instruction (its length: prefixes count). */
+	mov $VMCS_GUEST_RIP, %esi
+	vmread %rsi, %rdi
+	mov $VMCS_EXIT_INSTRUCTION_LEN, %esi
+	vmread %rsi, %rsi
+	add %rsi, %rdi
+	mov $VMCS_GUEST_RIP, %esi
+	vmwrite %rdi, %rsi
+	/* The instruction is done: an STI or MOV SS shadow ends with it. */
+	mov $VMCS_GUEST_INTERRUPTIBILITY, %esi
+	vmread %rsi, %rdi
+	test $3, %edi
+	jnz .Lcpuid_end_shadow
+.Lcpuid_check_tf:
+	/* The guest's own single-step trap after the emulated instruction
+	 * (pending debug exceptions BS, SDM 3C 28.3.3). */
+	mov $VMCS_GUEST_RFLAGS, %esi
+	vmread %rsi, %rdi
+	test $RFLAGS_TF, %edi
+	jnz .Lcpuid_single_step
+.Lcpuid_resume:
+	pop %rdi
+	pop %rsi
+	vmresume
+	jmp .Lresume_failed
+
+.Lcpuid_end_shadow:
+	and $~3, %edi
+	vmwrite %rdi, %rsi
+	jmp .Lcpuid_check_tf
+.Lcpuid_single_step:
+	mov $VMCS_GUEST_PENDING_DBG, %esi
+	vmread %rsi, %rdi
+	or $PENDING_DBG_BS, %edi
+	vmwrite %rdi, %rsi
+	jmp .Lcpuid_resume
+
+.Lfull_exit_pop_rdx:
+	pop %rdx
+.Lfull_exit:
 	sub $IRET_FRAME_SIZE, %rsp
 	push %r15
 	push %r14
@@ -83,6 +160,7 @@ vmx_exit_stub:
 	pop %r15
 	add $IRET_FRAME_SIZE, %rsp
 	vmresume
+.Lresume_failed:
 	/* VMRESUME failed: report it (does not return). */
 	pushfq
 	pop %rdi

@@ -5,6 +5,7 @@
 #include "arch/x86/cpu_bits.h"
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
+#include "core/ipi.h"
 #include "core/marrow.h"
 #include "exit.h"
 #include "host_idt.h"
@@ -104,11 +105,13 @@ void vmx_leave(struct exit_ctx *c)
 	struct guest_system_state g;
 
 	read_guest(&g);
+	/* From here on there is no VMCS to touch: an NMI taken now only
+	 * counts itself (host_trap). */
+	__atomic_store_n(&v->virtualized, false, __ATOMIC_SEQ_CST);
 	/* VMCLEAR writes the VMCS back to memory and makes it inactive, so
 	 * the page can be freed and reused (SDM 3C 25.11.3). */
 	vmx_clear(v->vmcs_pa);
 	vmx_off();
-	v->virtualized = false;
 	load_guest(&g);
 	f->iret_rip = g.rip;
 	f->iret_cs = g.cs;
@@ -116,4 +119,9 @@ void vmx_leave(struct exit_ctx *c)
 	f->iret_rsp = g.rsp;
 	f->iret_ss = g.ss;
 	load_data_segments(&g);
+	/* A guest NMI that arrived while this CPU was leaving goes to the
+	 * guest's own handler now, as a real NMI: the local APIC holds it
+	 * until the IRETQ into the guest ends this handler's NMI blocking. */
+	if (__atomic_exchange_n(&v->pending_nmis, 0, __ATOMIC_SEQ_CST))
+		lapic_send_nmi_root(v->apic_id);
 }
