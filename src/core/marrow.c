@@ -3,6 +3,7 @@
 
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
+#include "core/fmt.h"
 #include "core/host_pt.h"
 #include "core/msr_bitmap.h"
 #include "core/mw_string.h"
@@ -226,11 +227,41 @@ enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *e
 	return MW_OK;
 }
 
+static void drain_one(struct vcpu *v)
+{
+	char line[LOG_RECORD_MAX + 1], out[LOG_RECORD_MAX + 48];
+	struct log_record_info info;
+	uint32_t unlocked = 0;
+
+	if (!__atomic_compare_exchange_n(&v->log_reader, &unlocked, 1, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return;
+	while (log_ring_read(&v->log, line, sizeof(line), &info)) {
+		int n;
+		if (info.lost) {
+			n = mw_snprintf(out, sizeof(out), "marrow: cpu %u: %llu records lost\n",
+					v->index, (unsigned long long)info.lost);
+			platform_log(out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
+		}
+		n = mw_snprintf(out, sizeof(out), "marrow: cpu %u: %s\n", v->index, line);
+		platform_log(out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
+	}
+	__atomic_store_n(&v->log_reader, 0, __ATOMIC_RELEASE);
+}
+
+void mw_drain_logs(void)
+{
+	for (unsigned i = 0; i < mw.cpu_count; i++)
+		if (mw.vcpus[i])
+			drain_one(mw.vcpus[i]);
+}
+
 enum mw_status mw_devirtualize_all(void)
 {
 	if (!mw.active)
 		return MW_ERR_NOT_VIRTUALIZED;
 	platform_on_each_cpu(leave_cpu, NULL);
+	mw_drain_logs(); /* before the rings' pages go */
 	enum mw_status s = mw_virtualized_count() ? MW_ERR_VMX_INSTRUCTION : MW_OK;
 	if (s == MW_OK) {
 		mw.active = false;

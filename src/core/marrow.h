@@ -62,6 +62,10 @@ enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *e
 /* Devirtualizes every CPU still virtualized and frees everything. */
 enum mw_status mw_devirtualize_all(void);
 bool mw_cpu_virtualized(unsigned cpu);
+/* Moves every CPU's log records (written in root mode) to platform_log, as
+ * lines "marrow: cpu N: text". Outside root mode only; a ring another
+ * reader holds (MW_HC_READ_LOG) is skipped this time. */
+void mw_drain_logs(void);
 /* Number of CPUs currently virtualized. */
 unsigned mw_virtualized_count(void);
 

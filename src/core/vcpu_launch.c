@@ -8,6 +8,7 @@
 #include "core/fmt.h"
 #include "core/ipi.h"
 #include "core/marrow.h"
+#include "core/root_log.h"
 #include "core/mw_string.h"
 #include "marrow/hypercall.h"
 #include "vmx/vmcs_setup.h"
@@ -130,6 +131,9 @@ void vcpu_launch(struct vcpu *v)
 		if (rc == 0) {
 			/* Back here as the guest. */
 			v->virtualized = true;
+			log_ring_printf(&v->log, MW_LOG_INFO, rdtsc(),
+					"virtualized (VPID %u, APIC ID %u, EPTP %llx)", v->vpid,
+					v->apic_id, (unsigned long long)mw.eptp);
 			return;
 		}
 		vmx_failed(v, MW_STEP_VMLAUNCH, rc == 1 ? VMX_FAIL_INVALID : VMX_FAIL_VALID,

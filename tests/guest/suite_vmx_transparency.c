@@ -21,7 +21,10 @@ struct cpuid_snapshot {
 	struct cpuid_regs ext[MAX_LEAVES][SUBLEAVES];
 };
 
-static struct cpuid_snapshot native_cpuid[BM_MAX_CPUS], under_cpuid[BM_MAX_CPUS];
+/* Per CPU, allocated for the test: two snapshots each. */
+static struct cpuid_snapshot *native_cpuid, *under_cpuid;
+
+#define SNAPSHOT_PAGES ((sizeof(struct cpuid_snapshot) + 4095) / 4096)
 
 static void take_cpuid(struct cpuid_snapshot *s)
 {
@@ -54,6 +57,10 @@ static bool same_regs(struct cpuid_regs a, struct cpuid_regs b)
 
 GUEST_TEST(vmx_transparency, every_cpuid_leaf_reads_the_same_but_the_vmx_bit)
 {
+	size_t pages = SNAPSHOT_PAGES * platform_cpu_count();
+	native_cpuid = platform_alloc_pages(pages);
+	under_cpuid = platform_alloc_pages(pages);
+	GT_ASSERT(native_cpuid && under_cpuid);
 	platform_on_each_cpu(snapshot_native, NULL);
 	vt_up(NULL);
 	platform_on_each_cpu(snapshot_under, NULL);
@@ -84,6 +91,8 @@ GUEST_TEST(vmx_transparency, every_cpuid_leaf_reads_the_same_but_the_vmx_bit)
 			}
 		}
 	}
+	platform_free_pages(native_cpuid, pages);
+	platform_free_pages(under_cpuid, pages);
 	gt_note("%u CPUID leaf/subleaf results compared", compared);
 	GT_ASSERT(compared >= 8 * 20);
 }
@@ -116,7 +125,8 @@ struct msr_reading {
 	uint64_t value;
 };
 
-static struct msr_reading native_msr[MSR_LOW_COUNT + MSR_HIGH_COUNT];
+#define MSR_READING_PAGES \
+	(((MSR_LOW_COUNT + MSR_HIGH_COUNT) * sizeof(struct msr_reading) + 4095) / 4096)
 
 static uint32_t msr_at(unsigned i)
 {
@@ -126,7 +136,9 @@ static uint32_t msr_at(unsigned i)
 GUEST_TEST(vmx_transparency, msrs_read_the_same_but_the_documented_ones)
 {
 	unsigned readable = 0, compared = 0;
+	struct msr_reading *native_msr = platform_alloc_pages(MSR_READING_PAGES);
 
+	GT_ASSERT(native_msr != NULL);
 	for (unsigned i = 0; i < MSR_LOW_COUNT + MSR_HIGH_COUNT; i++) {
 		native_msr[i].ok = rdmsr_safe(msr_at(i), &native_msr[i].value);
 		readable += native_msr[i].ok;
@@ -147,6 +159,7 @@ GUEST_TEST(vmx_transparency, msrs_read_the_same_but_the_documented_ones)
 				(unsigned long long)native_msr[i].value, (unsigned long long)v);
 	}
 	vt_down();
+	platform_free_pages(native_msr, MSR_READING_PAGES);
 	gt_note("%u MSRs compared, %u readable natively", compared, readable);
 	GT_ASSERT(readable > 50);
 }

@@ -65,6 +65,7 @@ void demo_run(void)
 	platform_on_each_cpu(say_hello, &cfg.hypercall_key);
 	for (unsigned i = 0; i < platform_cpu_count(); i++)
 		print_stats(i, cfg.hypercall_key);
+	mw_drain_logs();
 	enum mw_status s = mw_devirtualize_all();
 	kprintf("marrow: devirtualized: %s; %u CPUs still virtualized, memory %s\n",
 		mw_status_str(s), mw_virtualized_count(),
