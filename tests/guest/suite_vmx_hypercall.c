@@ -139,12 +139,17 @@ GUEST_TEST(vmx_hypercall, a_wrong_key_gets_ud_and_is_logged)
 	struct trap_info info;
 
 	vt_up(NULL);
+	/* First the launch line this CPU logged, which also empties the log. */
+	struct mw_hc_result launch =
+		vt_call(MW_HC_READ_LOG, (uint64_t)(uintptr_t)log, sizeof(log), MW_HC_THIS_CPU);
+	bool launch_logged = launch.status == MW_HC_OK && memcmp(log, "virtualized (VPID", 17) == 0;
 	uint64_t refused = mw.vcpus[platform_cpu_index()]->stats.hypercalls_refused;
 	int v = gt_trap_of(wrong_key, NULL, &info);
 	uint64_t refused_now = mw.vcpus[platform_cpu_index()]->stats.hypercalls_refused - refused;
 	struct mw_hc_result r =
 		vt_call(MW_HC_READ_LOG, (uint64_t)(uintptr_t)log, sizeof(log), MW_HC_THIS_CPU);
 	vt_down();
+	GT_ASSERT(launch_logged);
 	GT_ASSERT_EQ(v, VEC_UD);
 	GT_ASSERT_EQ(info.rip, (uintptr_t)hc_bad_key_site); /* a fault: RIP at the VMCALL */
 	GT_ASSERT_EQ(refused_now, 1);

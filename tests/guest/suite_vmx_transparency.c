@@ -60,7 +60,10 @@ GUEST_TEST(vmx_transparency, every_cpuid_leaf_reads_the_same_but_the_vmx_bit)
 	size_t pages = SNAPSHOT_PAGES * platform_cpu_count();
 	native_cpuid = platform_alloc_pages(pages);
 	under_cpuid = platform_alloc_pages(pages);
-	GT_ASSERT(native_cpuid && under_cpuid);
+	if (!native_cpuid || !under_cpuid) {
+		gt_fail(__FILE__, __LINE__, "no memory for the CPUID snapshots");
+		return;
+	}
 	platform_on_each_cpu(snapshot_native, NULL);
 	vt_up(NULL);
 	platform_on_each_cpu(snapshot_under, NULL);
@@ -138,7 +141,10 @@ GUEST_TEST(vmx_transparency, msrs_read_the_same_but_the_documented_ones)
 	unsigned readable = 0, compared = 0;
 	struct msr_reading *native_msr = platform_alloc_pages(MSR_READING_PAGES);
 
-	GT_ASSERT(native_msr != NULL);
+	if (!native_msr) {
+		gt_fail(__FILE__, __LINE__, "no memory for the MSR readings");
+		return;
+	}
 	for (unsigned i = 0; i < MSR_LOW_COUNT + MSR_HIGH_COUNT; i++) {
 		native_msr[i].ok = rdmsr_safe(msr_at(i), &native_msr[i].value);
 		readable += native_msr[i].ok;

@@ -40,7 +40,7 @@ static void test_code_and_data(void **state)
 	assert_true(seg_decode(&t, NULL, 0x08, &d));
 	assert_int_equal(d.base, 0);
 	assert_int_equal(d.limit, 0xffffffff); /* G=1 expands the limit */
-	assert_int_equal(d.ar, 0xa09a); /* G, L, P, DPL 0, code execute/read */
+	assert_int_equal(d.ar, 0xa09a);	       /* G, L, P, DPL 0, code execute/read */
 	assert_true(d.ar & SEG_AR_L);
 	assert_true(seg_decode(&t, NULL, 0x2b, &d)); /* RPL 3 */
 	assert_int_equal((d.ar >> SEG_AR_DPL_SHIFT) & 3, 3);
@@ -66,11 +66,11 @@ static void test_unusable(void **state)
 
 	assert_false(seg_decode(&t, NULL, 0, &d)); /* null */
 	assert_int_equal(d.ar, SEG_AR_UNUSABLE);
-	assert_false(seg_decode(&t, NULL, 3, &d)); /* null with RPL 3 */
+	assert_false(seg_decode(&t, NULL, 3, &d));    /* null with RPL 3 */
 	assert_false(seg_decode(&t, NULL, 0x40, &d)); /* beyond the limit */
 	struct desc_table short_gdt = { gdt, 0x37 };
 	assert_false(seg_decode(&short_gdt, NULL, 0x30, &d)); /* TSS's upper half cut off */
-	assert_false(seg_decode(&t, NULL, 0x0c, &d));        /* TI=1 and no LDT */
+	assert_false(seg_decode(&t, NULL, 0x0c, &d));	      /* TI=1 and no LDT */
 	uint64_t not_present[2] = { 0, 0x00cf12000000ffffull };
 	struct desc_table np = { not_present, 15 };
 	assert_false(seg_decode(&np, NULL, 0x08, &d));

@@ -27,7 +27,7 @@ static void test_adjust(void **state)
 	assert_int_equal(missing, 0);
 	v = vmx_adjust_controls(cap(0x16, 0x7f), 0x101, 0x80, &missing);
 	assert_int_equal(missing, 0x100); /* required but not allowed */
-	assert_int_equal(v & 0x80, 0);    /* optional, not allowed: left off */
+	assert_int_equal(v & 0x80, 0);	  /* optional, not allowed: left off */
 	assert_int_equal(v & 0x16, 0x16);
 }
 
@@ -44,9 +44,9 @@ static struct vmx_caps bochs_like(void)
 	c.exit = cap(0x00036dfb, 0x03ffffff);
 	c.entry = cap(0x000011fb, 0x0003ffff);
 	c.ept_vpid = EPT_CAP_EXECUTE_ONLY | EPT_CAP_PWL4 | EPT_CAP_MEMTYPE_UC | EPT_CAP_MEMTYPE_WB |
-		     EPT_CAP_2MB_PAGES | EPT_CAP_1GB_PAGES | EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE |
-		     EPT_CAP_INVEPT_ALL | VPID_CAP_INVVPID | VPID_CAP_INVVPID_SINGLE |
-		     VPID_CAP_INVVPID_ALL;
+		     EPT_CAP_2MB_PAGES | EPT_CAP_1GB_PAGES | EPT_CAP_INVEPT |
+		     EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL | VPID_CAP_INVVPID |
+		     VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL;
 	c.phys_addr_bits = 40;
 	return c;
 }
@@ -64,7 +64,8 @@ static void test_derive_all_present(void **state)
 	assert_true(ctl.proc & PROC_USE_MSR_BITMAPS);
 	assert_true(ctl.proc & PROC_ACTIVATE_SECONDARY);
 	/* Exits marrow does not want stay off where true controls allow. */
-	assert_false(ctl.proc & (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_HLT_EXITING));
+	assert_false(ctl.proc &
+		     (PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_HLT_EXITING));
 	assert_true(ctl.proc2 & PROC2_ENABLE_EPT);
 	assert_true(ctl.proc2 & PROC2_ENABLE_VPID);
 	assert_true(ctl.unrestricted_guest);
@@ -110,7 +111,7 @@ static void test_refusals_say_why(void **state)
 	c.basic = (c.basic & ~(0x1fffull << 32)) | (8192ull << 32);
 	expect_refusal(c, MW_ERR_VMX_CAPS, "does not fit a page");
 	c = bochs_like();
-	c.basic = (c.basic & ~(0xfull << 50)) | (0ull << 50);
+	c.basic &= ~(0xfull << 50); /* memory type 0: uncacheable */
 	expect_refusal(c, MW_ERR_VMX_CAPS, "not write-back");
 }
 
