@@ -11,7 +11,7 @@
    reject a bad image; cppcheck of the Windows layer's pure sources (which
    `make lint` skips with the rest of src/platform/windows).
 
-MARROW_MATRIX="model:cpus,..." narrows the matrix for a quick local run.
+MARROW_MATRIX="model:cpus[:MiB],..." narrows the matrix for a quick local run.
 """
 
 import argparse
@@ -25,7 +25,10 @@ sys.path.insert(0, os.path.join(HERE, "e2e"))
 import bochs  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
-MATRIX = [(m, c) for m in ("corei7_skylake_x", "corei7_icelake_u", "tigerlake") for c in (1, 4)]
+# Every model with 1 and 4 CPUs and 128 MiB, and one large-memory machine
+# (the EPT map and memory types over 2 GiB of RAM).
+MATRIX = [(m, c, 128) for m in ("corei7_skylake_x", "corei7_icelake_u", "tigerlake")
+          for c in (1, 4)] + [("tigerlake", 2, 2048)]
 GUEST_TIMEOUT = 180
 
 
@@ -76,8 +79,8 @@ def mkiso(kernel, selection, out, cmdline=""):
     return out
 
 
-def boot(build, iso, model, cpus, tag, timeout=GUEST_TIMEOUT):
-    cfg = bochs.Config(iso=iso, model=model, cpus=cpus, timeout=timeout,
+def boot(build, iso, model, cpus, tag, timeout=GUEST_TIMEOUT, memory=128):
+    cfg = bochs.Config(iso=iso, model=model, cpus=cpus, timeout=timeout, memory=memory,
                        workdir=os.path.join(build, "test", tag), ignore_bad_msrs=False)
     return bochs.run(cfg)
 
@@ -101,13 +104,17 @@ def run_guest(tally, build, kernel, selection, runs):
     iso = mkiso(kernel, selection, os.path.join(build, "test", "guest.iso"))
     matrix = MATRIX
     if os.environ.get("MARROW_MATRIX"):
-        matrix = [(m, int(c)) for m, c in
-                  (e.split(":") for e in os.environ["MARROW_MATRIX"].split(","))]
-    for model, cpus in matrix:
-        result = boot(build, iso, model, cpus, f"{model}-{cpus}")
-        runs.append((f"{model} x{cpus}", result))
-        results = tally_guest_run(tally, f"guest/{model}/x{cpus}", result)
-        print(f"guest {model} x{cpus}: {sum(r.ok for r in results)} passed, "
+        matrix = []
+        for e in os.environ["MARROW_MATRIX"].split(","):
+            f = e.split(":")
+            matrix.append((f[0], int(f[1]), int(f[2]) if len(f) > 2 else 128))
+    for model, cpus, mem in matrix:
+        tag = f"{model}-{cpus}" + (f"-{mem}m" if mem != 128 else "")
+        result = boot(build, iso, model, cpus, tag, memory=mem)
+        runs.append((f"{model} x{cpus} {mem} MiB", result))
+        name = f"{model}/x{cpus}" + (f"/{mem}m" if mem != 128 else "")
+        results = tally_guest_run(tally, f"guest/{name}", result)
+        print(f"guest {name.replace('/', ' ')}: {sum(r.ok for r in results)} passed, "
               f"{sum(not r.ok for r in results)} failed, {result.status} in {result.seconds:.1f} s")
 
 
@@ -159,6 +166,17 @@ def run_e2e(tally, build, kernel, runs):
     listener.wait()
     tally.record(len(seen) == 1 and "tcp" in seen[0], "e2e/socket_detector_sees_a_listener",
                  f"  saw {seen}")
+
+    # An EPT violation no handler claims, and an EPT misconfiguration: each
+    # ends the run with marrow's diagnostic, the entries of the walk in it.
+    for suite, what in (("ept_violation", "marrow: EPT violation: gpa 3408000, write access"),
+                        ("ept_misconfig", "marrow: EPT misconfiguration at gpa 3408000")):
+        iso = mkiso(kernel, suite, os.path.join(build, "test", f"{suite}.iso"))
+        r = boot(build, iso, model, cpus, suite, timeout=60)
+        runs.append((suite, r))
+        tally.record(r.status == "failed" and what in r.serial and "marrow:   PTE " in r.serial
+                     and "marrow:   PML4E " in r.serial,
+                     f"e2e/{suite}_is_diagnosed", bochs.describe_failure(r))
 
     # Every Bochs run of this test session, checked while it ran.
     bad = [f"  {name}: {s}" for name, r in runs for s in r.inet_sockets]

@@ -2,6 +2,7 @@
 
 #include "arch/x86/intrin.h"
 #include "core/marrow.h"
+#include "core/vcpu_launch.h"
 #include "marrow/hypercall.h"
 #include "platform/platform.h"
 #include "src/platform/baremetal/console.h"
@@ -73,6 +74,11 @@ void bench_run(void)
 	round_trip("rdmsr_trapped_round_trip", loop_rdmsr, loop_rdmsr_base);
 	round_trip("invd_round_trip", loop_invd, loop_invd_base);
 	uint64_t plain_marrow = loop_plain(ITERATIONS);
+	vcpu_fill_ept_stats(mw.vcpus[0]);
+	const struct mw_cpu_stats *s = &mw.vcpus[0]->stats;
+	report("ept_pages_per_cpu",
+	       s->ept_tables[1] + s->ept_tables[2] + s->ept_tables[3] + s->ept_tables[4], "pages");
+	report("ept_shared_pages", mw.ept_shared_pages, "pages");
 	report("memory_per_cpu", (free_before - bm_free_page_count()) * 4 / platform_cpu_count(),
 	       "KiB");
 	mw_devirtualize_all();

@@ -8,6 +8,8 @@
 #include "core/marrow.h"
 #include "core/mw_string.h"
 #include "core/root_log.h"
+#include "core/vcpu_launch.h"
+#include "ept/ept.h"
 #include "marrow/hypercall.h"
 #include "vmx/host_idt.h"
 
@@ -87,6 +89,7 @@ static enum mw_hc_status hc_stats(struct exit_ctx *c, uint64_t buf, uint64_t siz
 	if (!t || size == 0)
 		return MW_HC_ERR_BAD_ARGUMENT;
 	/* A copy first: the target CPU may be counting while we read. */
+	vcpu_fill_ept_stats(t);
 	memcpy(&snapshot, &t->stats, sizeof(snapshot));
 	size_t n = size < sizeof(snapshot) ? (size_t)size : sizeof(snapshot);
 	enum mw_hc_status s = copy_to_guest(buf, &snapshot, n);
@@ -170,6 +173,9 @@ static enum exit_action call(struct exit_ctx *c, uint64_t fn, uint64_t a1, uint6
 	case MW_HC_INFO:
 		r->rdx = mw.cpu_count;
 		r->r8 = features();
+		break;
+	case MW_HC_EPT_FLUSH:
+		vcpu_ept_flush(c->v);
 		break;
 	case MW_HC_STATS:
 		s = hc_stats(c, a1, a2, a3);

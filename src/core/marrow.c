@@ -9,16 +9,24 @@
 #include "core/mw_string.h"
 #include "core/vcpu_launch.h"
 #include "ept/ept.h"
+#include "ept/mtrr.h"
+#include "marrow/hypercall.h"
 #include "platform/platform.h"
 #include "vmx/host_idt.h"
 
 struct marrow mw;
 static struct host_pt host_pt;
-static struct ept ept;
+/* The EPT tables above 512 GiB, shared read-only by every CPU's tree. */
+static struct ept *ept_shared;
+
+#define EPT_STRUCT_PAGES ((sizeof(struct ept) + 4095) / 4096)
+
+#define MTRR_PAGES ((sizeof(struct mtrr_state) + 4095) / 4096)
 
 struct cpu_probe {
 	struct vmx_caps caps;
 	struct mw_error err;
+	struct mtrr_state *mtrrs; /* a page per CPU, allocated before the probe */
 };
 
 static struct cpu_probe probes[MW_MAX_CPUS];
@@ -49,16 +57,58 @@ static void probe_cpu(void *arg)
 		mw_error_set(&p->err, MW_ERR_INJECTED, (int)i, MW_STEP_CAPS, NULL);
 		return;
 	}
-	vmx_read_caps(&p->caps, (int)i, &p->err);
+	if (vmx_read_caps(&p->caps, (int)i, &p->err) != MW_OK)
+		return;
+	mtrr_read(p->mtrrs, p->caps.phys_addr_bits);
 }
 
-/* Every CPU supports VMX and reports the same capabilities. */
+static enum mw_status probe_compare(struct mw_error *err);
+
+/* Frees the probe's MTRR snapshots, but cpu 0's when it is kept as
+ * mw.mtrrs. */
+static void free_probe_mtrrs(bool keep_cpu0)
+{
+	for (unsigned i = 0; i < mw.cpu_count; i++) {
+		if (probes[i].mtrrs && !(keep_cpu0 && i == 0))
+			platform_free_pages(probes[i].mtrrs, MTRR_PAGES);
+		probes[i].mtrrs = NULL;
+	}
+}
+
+/* Every CPU supports VMX and reports the same capabilities and MTRRs
+ * (SDM 3A 11.11.8: the MTRRs must be the same on every processor; the EPT
+ * types are computed once from them). The boot CPU's MTRRs are kept in
+ * mw.mtrrs. */
 static enum mw_status probe_all(struct mw_error *err)
 {
+	for (unsigned i = 0; i < mw.cpu_count; i++) {
+		probes[i].mtrrs = platform_alloc_pages(MTRR_PAGES);
+		if (!probes[i].mtrrs) {
+			free_probe_mtrrs(false);
+			mw_error_set(err, MW_ERR_NO_MEMORY, (int)i, MW_STEP_CAPS, "MTRR snapshot");
+			return err->status;
+		}
+	}
 	platform_on_each_cpu(probe_cpu, NULL);
+	enum mw_status s = probe_compare(err);
+	if (s == MW_OK)
+		mw.mtrrs = probes[0].mtrrs;
+	free_probe_mtrrs(s == MW_OK);
+	return s;
+}
+
+static enum mw_status probe_compare(struct mw_error *err)
+{
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
 		if (probes[i].err.status != MW_OK) {
 			*err = probes[i].err;
+			return err->status;
+		}
+	}
+	for (unsigned i = 1; i < mw.cpu_count; i++) {
+		if (memcmp(probes[i].mtrrs, probes[0].mtrrs, sizeof(struct mtrr_state)) != 0) {
+			mw_error_set(err, MW_ERR_CPU_MISMATCH, (int)i, MW_STEP_CAPS,
+				     "MTRRs differ from cpu 0's");
 			return err->status;
 		}
 	}
@@ -74,8 +124,99 @@ static enum mw_status probe_all(struct mw_error *err)
 	return s;
 }
 
+static bool ept_page(struct ept_page *out, void *ctx)
+{
+	(void)ctx;
+	out->va = platform_alloc_pages(1);
+	out->pa = out->va ? platform_virt_to_phys(out->va) : 0;
+	return out->va != NULL;
+}
+
+static void ept_page_free(const struct ept_page *page, void *ctx)
+{
+	(void)ctx;
+	platform_free_pages(page->va, 1);
+}
+
+static const struct ept_alloc ept_pages = { ept_page, ept_page_free, NULL };
+
+static bool mtrr_type(uint64_t base, uint64_t len, uint8_t *type, void *ctx)
+{
+	return mtrr_type_of_range(ctx, base, len, type) == 1;
+}
+
+/* The guest-physical space the EPT maps: all of it, up to MAXPHYADDR (at
+ * most the 48 bits a 4-level EPT reaches). Without 1 GiB pages that would
+ * cost a page directory per GiB, so the map then stops above the highest
+ * range the firmware reports (at least 4 GiB, for the MMIO below it). */
+static uint64_t ept_map_limit(void)
+{
+	unsigned bits = mw.caps.phys_addr_bits > 48 ? 48 : mw.caps.phys_addr_bits;
+	if (mw.ctl.ept_1g_pages)
+		return 1ull << bits;
+	struct platform_mem_range map[64];
+	size_t n = platform_memory_map(map, 64);
+	uint64_t top = 4ull << 30;
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (map[i].base + map[i].length > top)
+			top = map[i].base + map[i].length;
+	top = (top + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+	return top < (1ull << bits) ? top : 1ull << bits;
+}
+
+static enum mw_status build_ept(struct vcpu *v)
+{
+	struct ept_build_params p = {
+		.phys_bits = mw.caps.phys_addr_bits,
+		.limit = mw.ept_limit,
+		.use_1g = mw.ctl.ept_1g_pages,
+		.pool_pages =
+			mw.cfg.ept_pool_pages ? mw.cfg.ept_pool_pages : MW_EPT_POOL_PAGES_DEFAULT,
+		.type_of = mtrr_type,
+		.type_ctx = mw.mtrrs,
+		.shared = ept_shared,
+	};
+	v->ept = platform_alloc_pages(EPT_STRUCT_PAGES);
+	if (!v->ept)
+		return MW_ERR_NO_MEMORY;
+	enum mw_status s = ept_build(v->ept, &p, &ept_pages);
+	if (s != MW_OK) {
+		platform_free_pages(v->ept, EPT_STRUCT_PAGES);
+		v->ept = NULL;
+	}
+	return s;
+}
+
+/* Only a map reaching past the first PML4 entry has anything to share. */
+static enum mw_status build_shared_ept(void)
+{
+	struct ept_build_params p = {
+		.phys_bits = mw.caps.phys_addr_bits,
+		.limit = mw.ept_limit,
+		.use_1g = mw.ctl.ept_1g_pages,
+		.type_of = mtrr_type,
+		.type_ctx = mw.mtrrs,
+	};
+	if (mw.ept_limit <= (512ull << 30))
+		return MW_OK;
+	ept_shared = platform_alloc_pages(EPT_STRUCT_PAGES);
+	if (!ept_shared)
+		return MW_ERR_NO_MEMORY;
+	enum mw_status s = ept_build_shared(ept_shared, &p, &ept_pages);
+	mw.ept_shared_pages = s == MW_OK ? ept_table_pages(ept_shared) : 0;
+	if (s != MW_OK) {
+		platform_free_pages(ept_shared, EPT_STRUCT_PAGES);
+		ept_shared = NULL;
+	}
+	return s;
+}
+
 static void free_vcpu(struct vcpu *v)
 {
+	if (v->ept) {
+		ept_free(v->ept, &ept_pages);
+		platform_free_pages(v->ept, EPT_STRUCT_PAGES);
+	}
 	if (v->vmxon_region)
 		platform_free_pages(v->vmxon_region, 1);
 	if (v->vmcs)
@@ -102,8 +243,16 @@ static void free_all(void)
 	if (mw.lapic_mmio)
 		platform_unmap_mmio(mw.lapic_mmio, 4096);
 	mw.lapic_mmio = NULL;
-	ept_free(&ept);
+	/* After every CPU's tree: they point into it. */
+	if (ept_shared) {
+		ept_free(ept_shared, &ept_pages);
+		platform_free_pages(ept_shared, EPT_STRUCT_PAGES);
+		ept_shared = NULL;
+	}
 	host_pt_free(&host_pt);
+	if (mw.mtrrs)
+		platform_free_pages(mw.mtrrs, MTRR_PAGES);
+	mw.mtrrs = NULL;
 }
 
 static struct vcpu *alloc_vcpu(unsigned i)
@@ -126,6 +275,7 @@ static struct vcpu *alloc_vcpu(unsigned i)
 	v->vmxon_pa = platform_virt_to_phys(v->vmxon_region);
 	v->vmcs_pa = platform_virt_to_phys(v->vmcs);
 	v->stats.size = sizeof(v->stats);
+	v->stats.ept_pool_free = 0; /* filled in when its EPT is built */
 	log_ring_init(&v->log, v->log_buffer, LOG_RING_PAGES * 4096);
 	host_idt_build(v->host_idt, read_cs());
 	return v;
@@ -142,13 +292,13 @@ static enum mw_status allocate_all(struct mw_error *err)
 	}
 	mw.host_cr3 = platform_virt_to_phys(host_pt.pml4);
 	mw.host_pt = &host_pt;
-	s = ept_build_identity(&ept, mw.caps.phys_addr_bits, mw.ctl.ept_1g_pages);
+	mw.ept_limit = ept_map_limit();
+	s = build_shared_ept();
 	if (s != MW_OK) {
-		mw_error_set(err, s, -1, MW_STEP_ALLOC, "EPT identity map");
+		mw_error_set(err, s, -1, MW_STEP_ALLOC, "shared EPT tables (%llu GiB)",
+			     (unsigned long long)(mw.ept_limit >> 30));
 		return s;
 	}
-	mw.ept = &ept;
-	mw.eptp = ept.eptp;
 	mw.msr_bitmap = platform_alloc_pages(1);
 	if (!mw.msr_bitmap) {
 		mw_error_set(err, MW_ERR_NO_MEMORY, -1, MW_STEP_ALLOC, "MSR bitmap");
@@ -171,6 +321,12 @@ static enum mw_status allocate_all(struct mw_error *err)
 			mw_error_set(err, MW_ERR_NO_MEMORY, (int)i, MW_STEP_ALLOC,
 				     "VMX regions and stacks");
 			return err->status;
+		}
+		s = build_ept(mw.vcpus[i]);
+		if (s != MW_OK) {
+			mw_error_set(err, s, (int)i, MW_STEP_ALLOC, "EPT (%llu GiB)",
+				     (unsigned long long)(mw.ept_limit >> 30));
+			return s;
 		}
 	}
 	return MW_OK;
@@ -247,6 +403,18 @@ static void drain_one(struct vcpu *v)
 		platform_log(out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
 	}
 	__atomic_store_n(&v->log_reader, 0, __ATOMIC_RELEASE);
+}
+
+static void flush_this_cpu(void *arg)
+{
+	(void)arg;
+	if (mw_cpu_virtualized(platform_cpu_index()))
+		mw_vmcall(MW_HC_EPT_FLUSH, mw.cfg.hypercall_key, 0, 0, 0);
+}
+
+void mw_ept_flush_all(void)
+{
+	platform_on_each_cpu(flush_this_cpu, NULL);
 }
 
 void mw_drain_logs(void)

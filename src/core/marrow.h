@@ -26,12 +26,20 @@ struct mw_config {
 	/* Fault injection: make CPU fault_cpu fail at fault_step. */
 	int fault_cpu;
 	enum mw_step fault_step;
+	/* Pages each CPU's EPT keeps for splits (hooks); 0: the default. */
+	unsigned ept_pool_pages;
+	/* Called in root mode (root-safe code only) for an EPT violation; true
+	 * when it dealt with it and the guest resumes, false for marrow's fatal
+	 * diagnostic. NULL: every violation is fatal. */
+	bool (*ept_violation_handler)(struct vcpu *v, uint64_t gpa, uint64_t qualification);
 	/* Root-mode fatal diagnostics also go to this 16550 port (0: off). */
 	uint16_t debug_port;
 	/* Called in root mode after a fatal diagnostic (root-safe; may not
 	 * return). NULL: the CPU halts. */
 	void (*root_fatal_hook)(void);
 };
+
+#define MW_EPT_POOL_PAGES_DEFAULT 16
 
 /* Defaults: a key, invisible, no test knobs, no fault injection. */
 void mw_config_default(struct mw_config *cfg);
@@ -46,8 +54,10 @@ struct marrow {
 	uint64_t msr_bitmap_pa;
 	uint64_t host_cr3;
 	struct host_pt *host_pt;
-	uint64_t eptp;
-	struct ept *ept;
+	struct mtrr_state *mtrrs; /* the boot CPU's; every CPU's is the same */
+	uint64_t ept_limit;	  /* guest-physical addresses below are mapped */
+	size_t ept_shared_pages;  /* tables above 512 GiB, shared by all CPUs */
+
 	void *lapic_mmio; /* xAPIC registers, for root-mode NMIs */
 	volatile bool active;
 	volatile bool leave_all; /* MW_HC_DEVIRTUALIZE_ALL in progress */
@@ -62,6 +72,9 @@ enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *e
 /* Devirtualizes every CPU still virtualized and frees everything. */
 enum mw_status mw_devirtualize_all(void);
 bool mw_cpu_virtualized(unsigned cpu);
+/* Makes every CPU drop its cached EPT translations (after changing EPT
+ * entries of a running CPU); outside root mode. */
+void mw_ept_flush_all(void);
 /* Moves every CPU's log records (written in root mode) to platform_log, as
  * lines "marrow: cpu N: text". Outside root mode only; a ring another
  * reader holds (MW_HC_READ_LOG) is skipped this time. */

@@ -20,6 +20,10 @@ enum mw_log_level {
 void root_log(struct vcpu *v, enum mw_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A line of a fatal diagnostic, before root_fatal_exit: to the log ring
+ * and to the debug port. */
+void root_fatal_note(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Reports an exception taken in root mode, then stops (no return). */
 __attribute__((noreturn)) void root_fatal_trap(struct vcpu *v, uint64_t vector, uint64_t error_code,
 					       uint64_t rip, uint64_t rsp);

@@ -34,6 +34,8 @@ struct exit_frame {
 	uint64_t iret_rip, iret_cs, iret_rflags, iret_rsp, iret_ss;
 };
 
+struct ept;
+
 struct vcpu {
 	struct vcpu *self; /* first: this_vcpu() reads gs:0 in root mode */
 	/* Read by vmx_entry.S at the offsets in vcpu_asm.h. */
@@ -51,7 +53,8 @@ struct vcpu {
 	void *vmcs;
 	uint64_t vmcs_pa;
 	uint8_t *host_stack;
-	void *host_idt; /* one page: 256 gates */
+	void *host_idt;	 /* one page: 256 gates */
+	struct ept *ept; /* this CPU's own EPT tree */
 
 	/* The guest's CR0/CR4 before marrow changed them for VMX operation,
 	 * restored when it leaves. */

@@ -10,6 +10,7 @@
 #include "core/marrow.h"
 #include "core/mw_string.h"
 #include "core/root_log.h"
+#include "ept/ept.h"
 #include "marrow/hypercall.h"
 #include "vmx/vmcs_setup.h"
 #include "vmx/vmx_caps.h"
@@ -86,14 +87,26 @@ static enum mw_step load_vmcs(struct vcpu *v)
 	return MW_STEP_NONE;
 }
 
+void vcpu_ept_flush(const struct vcpu *v)
+{
+	bool single = mw.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE;
+	vmx_invept(single ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT, v->ept->eptp);
+}
+
+void vcpu_fill_ept_stats(struct vcpu *v)
+{
+	for (unsigned l = 1; l <= EPT_LEVELS; l++)
+		v->stats.ept_tables[l] = v->ept->tables_per_level[l];
+	v->stats.ept_pool_free = v->ept->pool_free;
+}
+
 /* Stale translations tagged with this VPID or EPTP may survive from an
  * earlier run of marrow: drop them before the first entry. */
 static void flush_guest_tlbs(const struct vcpu *v)
 {
 	uint64_t caps = mw.caps.ept_vpid;
 
-	vmx_invept((caps & EPT_CAP_INVEPT_SINGLE) ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT,
-		   mw.eptp);
+	vcpu_ept_flush(v);
 	vmx_invvpid((caps & VPID_CAP_INVVPID_SINGLE) ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT,
 		    v->vpid, 0);
 }
@@ -133,7 +146,7 @@ void vcpu_launch(struct vcpu *v)
 			v->virtualized = true;
 			log_ring_printf(&v->log, MW_LOG_INFO, rdtsc(),
 					"virtualized (VPID %u, APIC ID %u, EPTP %llx)", v->vpid,
-					v->apic_id, (unsigned long long)mw.eptp);
+					v->apic_id, (unsigned long long)v->ept->eptp);
 			return;
 		}
 		vmx_failed(v, MW_STEP_VMLAUNCH, rc == 1 ? VMX_FAIL_INVALID : VMX_FAIL_VALID,

@@ -14,4 +14,9 @@ void vcpu_launch(struct vcpu *v);
  * hypercall. True when the CPU is no longer virtualized. */
 bool vcpu_leave(const struct vcpu *v);
 
+/* Root-safe: INVEPT of v's own EPT (single-context where the CPU has it). */
+void vcpu_ept_flush(const struct vcpu *v);
+/* Root-safe: copies v's EPT footprint into its statistics. */
+void vcpu_fill_ept_stats(struct vcpu *v);
+
 #endif

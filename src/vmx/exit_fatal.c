@@ -23,18 +23,6 @@ enum exit_action handle_entry_failure(struct exit_ctx *c)
 	}
 }
 
-enum exit_action handle_ept_violation(struct exit_ctx *c)
-{
-	/* The identity map covers all of guest-physical space with full
-	 * rights, so a violation means the map is wrong. */
-	root_fatal_exit(c->v, "EPT violation under the identity map");
-}
-
-enum exit_action handle_ept_misconfig(struct exit_ctx *c)
-{
-	root_fatal_exit(c->v, "EPT misconfiguration");
-}
-
 enum exit_action handle_task_switch(struct exit_ctx *c)
 {
 	/* Only a 32-bit guest can switch tasks in hardware (IA-32e mode has

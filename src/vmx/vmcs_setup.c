@@ -10,6 +10,7 @@
 #include "arch/x86/segment.h"
 #include "core/marrow.h"
 #include "core/vcpu.h"
+#include "ept/ept.h"
 #include "platform/platform.h"
 #include "vmx_defs.h"
 #include "vmx_insn.h"
@@ -230,7 +231,7 @@ static void controls(struct vmcs_writer *w, const struct vcpu *v)
 	put(w, VMCS_VM_ENTRY_MSR_LOAD_COUNT, 0);
 	put(w, VMCS_VM_ENTRY_INTR_INFO, 0);
 	put(w, VMCS_MSR_BITMAP, mw.msr_bitmap_pa);
-	put(w, VMCS_EPT_POINTER, mw.eptp);
+	put(w, VMCS_EPT_POINTER, v->ept->eptp);
 	put(w, VMCS_VIRTUAL_PROCESSOR_ID, v->vpid);
 }
 

@@ -7,6 +7,7 @@
 #include "console.h"
 #include "core/marrow.h"
 #include "core/mw_string.h"
+#include "ept/mtrr.h"
 #include "marrow/hypercall.h"
 #include "marrow/stats.h"
 #include "marrow_bm.h"
@@ -44,6 +45,29 @@ static void print_stats(unsigned cpu, uint64_t key)
 			kprintf(" %s=%llu", exit_reason_name(i), (unsigned long long)s.exits[i]);
 	kprintf("; %llu hypercalls, %llu NMIs injected\n", (unsigned long long)s.hypercalls,
 		(unsigned long long)s.injected_nmis);
+	kprintf("marrow: cpu %u: EPT %llu pages (PML4 %llu, PDPT %llu, PD %llu, PT %llu), %llu in "
+		"its split pool\n",
+		cpu,
+		(unsigned long long)(s.ept_tables[1] + s.ept_tables[2] + s.ept_tables[3] +
+				     s.ept_tables[4]),
+		(unsigned long long)s.ept_tables[4], (unsigned long long)s.ept_tables[3],
+		(unsigned long long)s.ept_tables[2], (unsigned long long)s.ept_tables[1],
+		(unsigned long long)s.ept_pool_free);
+}
+
+/* The memory types the EPT carries, as the MTRRs give them. */
+static void print_memory_types(void)
+{
+	struct mtrr_range r[16];
+	int n = mtrr_build_ranges(mw.mtrrs, r, 16);
+
+	if (n < 0) {
+		kprintf("marrow: memory types: more than 16 ranges\n");
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		kprintf("marrow: memory type %016llx-%016llx %s\n", (unsigned long long)r[i].base,
+			(unsigned long long)(r[i].end - 1), mtrr_type_name(r[i].type));
 }
 
 void demo_run(void)
@@ -59,9 +83,12 @@ void demo_run(void)
 		kprintf("marrow: virtualization failed: %s\n", msg);
 		return;
 	}
-	kprintf("marrow: %u of %u CPUs virtualized (%llu KiB for marrow)\n", mw_virtualized_count(),
-		platform_cpu_count(),
-		(unsigned long long)((free_before - bm_free_page_count()) * 4));
+	kprintf("marrow: %u of %u CPUs virtualized (%llu KiB for marrow); EPT maps %llu GiB, "
+		"%zu pages of it shared by every CPU\n",
+		mw_virtualized_count(), platform_cpu_count(),
+		(unsigned long long)((free_before - bm_free_page_count()) * 4),
+		(unsigned long long)(mw.ept_limit >> 30), mw.ept_shared_pages);
+	print_memory_types();
 	platform_on_each_cpu(say_hello, &cfg.hypercall_key);
 	for (unsigned i = 0; i < platform_cpu_count(); i++)
 		print_stats(i, cfg.hypercall_key);

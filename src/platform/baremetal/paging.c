@@ -94,6 +94,22 @@ uint64_t paging_root(void)
 	return (uint64_t)(uintptr_t)pml4;
 }
 
+/* The window: PML4 slot 1 (512 GiB up), one PDPT, one PD, one 2 MiB page. */
+#define WINDOW_VA (512ull << 30)
+static uint64_t window_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t window_pd[512] __attribute__((aligned(4096)));
+
+void *paging_map_phys(uint64_t pa)
+{
+	uint64_t base = pa & ~(LARGE_PAGE_SIZE - 1);
+
+	pml4[PML4_INDEX(WINDOW_VA)] = (uint64_t)(uintptr_t)window_pdpt | PTE_P | PTE_W;
+	window_pdpt[0] = (uint64_t)(uintptr_t)window_pd | PTE_P | PTE_W;
+	window_pd[0] = base | PTE_P | PTE_W | PTE_PS | PTE_NX | PTE_PCD | PTE_PWT;
+	invlpg((void *)(uintptr_t)WINDOW_VA);
+	return (void *)(uintptr_t)(WINDOW_VA + (pa - base));
+}
+
 void paging_make_supervisor(uint64_t va, uint64_t len)
 {
 	for (uint64_t a = va & ~(PAGE_SIZE - 1); a < va + len; a += PAGE_SIZE) {

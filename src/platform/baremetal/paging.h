@@ -18,6 +18,12 @@ uint64_t paging_root(void);
  * guest tests that run code at CPL 3. Returns false if it ran out of page
  * tables. */
 bool paging_make_user(uint64_t va, uint64_t len, bool exec);
+/* Maps the 2 MiB of physical memory containing pa (any address below
+ * 2^MAXPHYADDR, RAM or not) at a fixed window above the identity map, and
+ * returns the virtual address of pa in it. One window: the next call
+ * replaces the mapping. For tests of high guest-physical addresses. */
+void *paging_map_phys(uint64_t pa);
+
 /* Undoes paging_make_user: supervisor-only, non-executable. */
 void paging_make_supervisor(uint64_t va, uint64_t len);
 
