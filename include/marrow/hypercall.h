@@ -39,6 +39,9 @@ enum mw_hc_function {
 	/* -> RDX = number of CPUs marrow runs on, R8 = feature bits
 	 *    (enum mw_hc_feature). */
 	MW_HC_INFO = 6,
+	/* Drops the calling CPU's cached EPT translations (INVEPT): marrow's
+	 * own code calls it after changing a running CPU's EPT entries. */
+	MW_HC_EPT_FLUSH = 7,
 };
 
 enum mw_hc_status {

@@ -17,6 +17,12 @@ struct mw_cpu_stats {
 	uint64_t hypercalls_refused; /* VMCALLs answered with #UD */
 	uint64_t unexpected_exits;   /* exit reasons marrow does not enable */
 	uint64_t msr_faults;	     /* guest RDMSR/WRMSR that raised #GP */
+	/* This CPU's EPT: tables in use by level ([1] page tables, [2] page
+	 * directories, [3] PDPTs, [4] the PML4; [0] unused) and pages left in
+	 * its split pool. */
+	uint64_t ept_tables[5];
+	uint64_t ept_pool_free;
+	uint64_t ept_violations; /* passed to the registered handler */
 };
 
 #endif
