@@ -265,10 +265,11 @@ static bool tramp_ends_flow(const struct insn *in)
 	return false;
 }
 
-/* A relative JMP/Jcc/CALL is re-encoded without its prefixes, which is
- * right only for the branch hints 2E and 3E (SDM 2A 2.1.1): 66 changes the
- * operand size on AMD but not on Intel, F2 is MPX's BND, a REX is ignored
- * but would not be by a reader of the copy. */
+/* A relative JMP/Jcc/CALL is re-encoded without its prefixes, which keeps
+ * its meaning only for the branch hints 2E and 3E (SDM 2A 2.1.1): 66
+ * truncates the target on AMD but not on Intel, F2 is MPX's BND. A REX is
+ * ignored by the processor; compilers never emit one there, so it is
+ * refused with the rest rather than trusted. */
 static bool tramp_hints_only(const struct insn *in, const uint8_t *p)
 {
 	if (in->rex)

@@ -45,7 +45,12 @@
  *    address).
  *
  * Not seen from the copied bytes: a branch elsewhere in the function into
- * the patched bytes; tramp_check_function sweeps a function for them. */
+ * the patched bytes; tramp_check_function sweeps a function for them.
+ *
+ * What differs from running in place: a copied CALL pushes a return address
+ * inside the trampoline (a stack walker sees the trampoline there); the
+ * original bytes from the end of the patch to code_addr + copied are never
+ * run again, and a caller may fill them with INT3. */
 #ifndef MARROW_HOOK_TRAMPOLINE_H
 #define MARROW_HOOK_TRAMPOLINE_H
 
@@ -105,7 +110,12 @@ struct tramp_result {
  * jump back to code_addr + res->copied (JMP rel32 when it reaches, else the
  * 14-byte absolute form). Reads no byte of code beyond code_avail and writes
  * none of out beyond out_cap. code and out must not overlap. On an error,
- * out may hold a partial trampoline and res tells only fail_offset. */
+ * out may hold a partial trampoline and only res->fail_offset is meaningful.
+ *
+ * Pass the function's size as code_avail when it is known: a function that
+ * ends in a CALL that never returns is not seen to end, and its patch would
+ * spill into the next function; with code_avail bounded it is
+ * TRAMP_ERR_TRUNCATED instead. */
 enum tramp_status tramp_build(const uint8_t *code, size_t code_avail, uint64_t code_addr,
 			      size_t min_len, uint8_t *out, size_t out_cap, uint64_t out_addr,
 			      struct tramp_result *res);
