@@ -16,6 +16,27 @@ void *platform_alloc_pages(size_t count);
 /* Returns pages from platform_alloc_pages (the same count). */
 void platform_free_pages(void *va, size_t count);
 
+/* Memory for code marrow generates (hook stubs, trampolines): contiguous,
+ * zeroed, writable and executable in the kernel's own page tables, and
+ * within 2 GiB of the kernel's text (so that a 5-byte relative jump from any
+ * kernel function reaches it). NULL when the platform cannot provide it:
+ * inline hooks are then unsupported. */
+void *platform_alloc_code(size_t pages);
+void platform_free_code(void *va, size_t pages);
+
+/* Inside a platform_on_each_cpu callback: the RIP the calling CPU will
+ * resume at when the callback returns (the code its interrupt
+ * interrupted), writable, so that hook code can move a CPU out of bytes it
+ * is about to replace; NULL when the CPU was idle, or the platform cannot
+ * tell. */
+uint64_t *platform_interrupted_rip(void);
+
+/* Returns once no CPU is executing in [code, code+len): code that nothing
+ * jumps to any more (a hook's stub and trampoline just unlinked) but that a
+ * CPU may have entered before, or have been interrupted in. Outside root
+ * mode; may sleep where the OS allows. */
+void platform_quiesce(const void *code, size_t len);
+
 uint64_t platform_virt_to_phys(const void *va);
 /* Maps device memory (uncached) for the core, e.g. the local APIC; NULL on
  * failure. Unmapped with platform_unmap_mmio. */

@@ -105,6 +105,7 @@ void bm_main(uint32_t magic, uint32_t mbi_pa)
 	paging_init();
 	bsp->stack_top = (uint64_t)(uintptr_t)boot_stack_top;
 	idt_init();
+	smp_init_calls();
 	cpu_setup(bsp);
 	__atomic_store_n(&bsp->online, true, __ATOMIC_RELEASE);
 	start_cpus(&mbi);

@@ -110,6 +110,21 @@ void *paging_map_phys(uint64_t pa)
 	return (void *)(uintptr_t)(WINDOW_VA + (pa - base));
 }
 
+bool paging_set_exec(uint64_t va, uint64_t len, bool exec)
+{
+	for (uint64_t a = va & ~(PAGE_SIZE - 1); a < va + len; a += PAGE_SIZE) {
+		uint64_t *pte = pte_for(a);
+		if (!pte)
+			return false;
+		if (exec)
+			*pte &= ~PTE_NX;
+		else
+			*pte |= PTE_NX;
+		invlpg((void *)(uintptr_t)a);
+	}
+	return true;
+}
+
 void paging_make_supervisor(uint64_t va, uint64_t len)
 {
 	for (uint64_t a = va & ~(PAGE_SIZE - 1); a < va + len; a += PAGE_SIZE) {

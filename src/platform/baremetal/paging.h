@@ -24,6 +24,10 @@ bool paging_make_user(uint64_t va, uint64_t len, bool exec);
  * replaces the mapping. For tests of high guest-physical addresses. */
 void *paging_map_phys(uint64_t pa);
 
+/* Makes [va, va+len) executable (or not again); false if it ran out of
+ * page tables. The pages stay writable: generated code. */
+bool paging_set_exec(uint64_t va, uint64_t len, bool exec);
+
 /* Undoes paging_make_user: supervisor-only, non-executable. */
 void paging_make_supervisor(uint64_t va, uint64_t len);
 

@@ -14,6 +14,7 @@
 
 struct bm_call;
 struct catch_frame;
+struct trap_frame;
 
 struct bm_cpu {
 	struct bm_cpu *self; /* must stay first: this_cpu() reads gs:0 */
@@ -21,8 +22,13 @@ struct bm_cpu {
 	uint32_t apic_id;
 	volatile bool online;
 	uint64_t stack_top;
-	uint64_t user_trap_stack_top;	     /* RSP0: where traps from ring 3 land */
-	struct bm_call *volatile call;	     /* platform_on_each_cpu mailbox */
+	uint64_t user_trap_stack_top;	/* RSP0: where traps from ring 3 land */
+	struct bm_call *volatile call;	/* platform_on_each_cpu mailbox */
+	struct bm_call *volatile async; /* smp_start_async mailbox */
+	/* The frame of the code the wake IPI interrupted while this CPU runs
+	 * a call from it (NULL: the call runs from the idle loop). */
+	struct trap_frame *volatile interrupted;
+	volatile bool in_async;		     /* running an smp_start_async job */
 	struct catch_frame *catch;	     /* armed by catch_run() */
 	volatile uint32_t last_fault_vector; /* set by extable fixups */
 	struct cpu_tables tables;	     /* this CPU's GDT and TSS */

@@ -12,6 +12,7 @@
 #include "platform_bm.h"
 #include "pmm.h"
 #include "smp.h"
+#include "trap.h"
 
 #define LOW_MEMORY_END (1ull << 20)
 #define MAX_USABLE 64
@@ -111,6 +112,70 @@ void *platform_alloc_pages(size_t count)
 void platform_free_pages(void *va, size_t count)
 {
 	bm_free_pages(va, count);
+}
+
+static void flush_tlb(void *arg)
+{
+	(void)arg;
+	write_cr3(read_cr3());
+}
+
+/* Identity-mapped low memory: within 2 GiB of the kernel's text. Every CPU
+ * drops its cached translations of the pages (they may have been cached as
+ * non-executable data). */
+void *platform_alloc_code(size_t pages)
+{
+	void *p = bm_alloc_pages_below(pages, 1ull << 31);
+	if (p && !paging_set_exec((uint64_t)(uintptr_t)p, pages * PAGE_SIZE, true)) {
+		bm_free_pages(p, pages);
+		return NULL;
+	}
+	if (p)
+		smp_on_each_cpu(flush_tlb, NULL);
+	return p;
+}
+
+void platform_free_code(void *va, size_t pages)
+{
+	paging_set_exec((uint64_t)(uintptr_t)va, pages * PAGE_SIZE, false);
+	smp_on_each_cpu(flush_tlb, NULL);
+	bm_free_pages(va, pages);
+}
+
+struct quiesce {
+	uint64_t start, end;
+	volatile bool inside;
+};
+
+uint64_t *platform_interrupted_rip(void)
+{
+	struct trap_frame *f = this_cpu()->interrupted;
+	return f ? &f->rip : NULL;
+}
+
+static void quiesce_cpu(void *arg)
+{
+	struct quiesce *q = arg;
+	const uint64_t *rip = platform_interrupted_rip();
+
+	if (rip && *rip >= q->start && *rip < q->end)
+		q->inside = true;
+}
+
+/* No threads here: a CPU is inside code only while it runs it, and only an
+ * interrupt can stop it there (interrupt handlers do not nest). The
+ * broadcast interrupts every busy CPU and reports where; once no CPU was
+ * interrupted inside the range, none is in it: a CPU that was not
+ * interrupted was idle or inside its own call of this broadcast. */
+void platform_quiesce(const void *code, size_t len)
+{
+	struct quiesce q = { .start = (uint64_t)(uintptr_t)code };
+
+	q.end = q.start + len;
+	do {
+		q.inside = false;
+		smp_on_each_cpu(quiesce_cpu, &q);
+	} while (q.inside);
 }
 
 uint64_t platform_virt_to_phys(const void *va)

@@ -77,19 +77,50 @@ void cpu_setup(struct bm_cpu *cpu)
 	cpu->apic_id = lapic_id();
 }
 
+static void run_call(struct bm_call *c)
+{
+	c->fn(c->arg);
+	__atomic_fetch_sub(&c->pending, 1, __ATOMIC_RELEASE);
+}
+
+/* An AP busy with a long job (smp_start_async) still answers
+ * smp_on_each_cpu: the wake IPI runs the call where it interrupted the job.
+ * An idle AP runs calls from its loop, outside interrupt context. Both
+ * claim a call by taking it out of the mailbox, so it runs once. */
+static bool wake_ipi(struct trap_frame *f)
+{
+	struct bm_cpu *cpu = this_cpu();
+
+	if (!cpu->in_async)
+		return true; /* the idle loop takes it */
+	struct bm_call *c = __atomic_exchange_n(&cpu->call, NULL, __ATOMIC_ACQ_REL);
+	if (c) {
+		cpu->interrupted = f;
+		run_call(c);
+		cpu->interrupted = NULL;
+	}
+	return true;
+}
+
 static void ap_idle(struct bm_cpu *cpu)
 {
 	for (;;) {
 		cpu_cli();
-		struct bm_call *c = cpu->call;
-		if (!c) {
+		struct bm_call *c = __atomic_exchange_n(&cpu->call, NULL, __ATOMIC_ACQ_REL);
+		struct bm_call *job =
+			c ? NULL : __atomic_exchange_n(&cpu->async, NULL, __ATOMIC_ACQ_REL);
+		if (!c && !job) {
 			cpu_sti_hlt(); /* a wake IPI after the check still wakes us */
 			continue;
 		}
-		cpu->call = NULL;
 		cpu_sti();
-		c->fn(c->arg);
-		__atomic_fetch_sub(&c->pending, 1, __ATOMIC_RELEASE);
+		if (c) {
+			run_call(c);
+			continue;
+		}
+		cpu->in_async = true;
+		run_call(job);
+		cpu->in_async = false;
 	}
 }
 
@@ -189,4 +220,34 @@ void smp_on_each_cpu(void (*fn)(void *), void *arg)
 	while (__atomic_load_n(&call.pending, __ATOMIC_ACQUIRE))
 		cpu_pause();
 	spin_unlock(&call_lock);
+}
+
+static struct bm_call async_call;
+
+bool smp_start_async(void (*fn)(void *), void *arg)
+{
+	if (__atomic_load_n(&async_call.pending, __ATOMIC_ACQUIRE))
+		return false;
+	async_call.fn = fn;
+	async_call.arg = arg;
+	async_call.pending = bm_cpu_count - 1;
+	for (unsigned i = 0; i < bm_cpu_count; i++) {
+		struct bm_cpu *cpu = &bm_cpus[i];
+		if (cpu == this_cpu())
+			continue;
+		__atomic_store_n(&cpu->async, &async_call, __ATOMIC_RELEASE);
+		lapic_send_ipi(cpu->apic_id, VEC_WAKE_IPI);
+	}
+	return true;
+}
+
+void smp_wait_async(void)
+{
+	while (__atomic_load_n(&async_call.pending, __ATOMIC_ACQUIRE))
+		cpu_pause();
+}
+
+void smp_init_calls(void)
+{
+	trap_set_handler(VEC_WAKE_IPI, wake_ipi);
 }

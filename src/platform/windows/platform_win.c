@@ -63,6 +63,36 @@ void platform_free_pages(void *va, size_t count)
 	MmFreeContiguousMemory(va);
 }
 
+/* Not yet: executable pool memory on x64 Windows is not guaranteed to lie
+ * within 2 GiB of ntoskrnl, which a 5-byte patch needs (and PatchGuard
+ * watches kernel code). Inline hooks and the LSTAR hook report
+ * "unsupported" here; MSR hooks, page substitution and exception hooks
+ * need no generated code. */
+void *platform_alloc_code(size_t pages)
+{
+	(void)pages;
+	return NULL;
+}
+
+void platform_free_code(void *va, size_t pages)
+{
+	(void)va;
+	(void)pages;
+}
+
+/* KeIpiGenericCall does not show the interrupted context. */
+uint64_t *platform_interrupted_rip(void)
+{
+	return NULL;
+}
+
+/* Nothing generated runs here (platform_alloc_code gives nothing). */
+void platform_quiesce(const void *code, size_t len)
+{
+	(void)code;
+	(void)len;
+}
+
 uint64_t platform_virt_to_phys(const void *va)
 {
 	return (uint64_t)MmGetPhysicalAddress((PVOID)va).QuadPart;
