@@ -42,6 +42,19 @@ enum mw_hc_function {
 	/* Drops the calling CPU's cached EPT translations (INVEPT): marrow's
 	 * own code calls it after changing a running CPU's EPT entries. */
 	MW_HC_EPT_FLUSH = 7,
+	/* Reloads the calling CPU's exception bitmap and the real values of
+	 * hooked MSRs from marrow's settings (marrow's own code calls it after
+	 * hooking an exception or an MSR). */
+	MW_HC_SYNC_CONTROLS = 8,
+	/* RDX = MSR index. -> RDX = the real MSR's value on the calling CPU,
+	 * as root mode reads it (a hooked MSR's guest view may differ);
+	 * MW_HC_ERR_BAD_ARGUMENT when the CPU has no such MSR. */
+	MW_HC_READ_MSR = 9,
+	/* RDX = 0: the calling CPU arms the monitor trap flag; RDX = 1:
+	 * -> RDX = 1 if an MTF VM exit came in between, and disarms it.
+	 * marrow's own check, at load, that MTF works (it does not in
+	 * Bochs 2.7). */
+	MW_HC_PROBE_MTF = 10,
 };
 
 enum mw_hc_status {

@@ -10,7 +10,9 @@
 #include "core/root_log.h"
 #include "core/vcpu_launch.h"
 #include "ept/ept.h"
+#include "hook/msr_hook.h"
 #include "marrow/hypercall.h"
+#include "vmx/exit.h"
 #include "vmx/host_idt.h"
 
 /* Guest-physical memory as root mode reaches it: the identity EPT makes it
@@ -72,13 +74,46 @@ static uint64_t features(void)
 		f |= MW_HC_FEATURE_UNRESTRICTED_GUEST;
 	if (mw.ctl.virtual_nmis)
 		f |= MW_HC_FEATURE_VIRTUAL_NMIS;
-	if (mw.ctl.mtf)
+	if (mw.mtf_works)
 		f |= MW_HC_FEATURE_MTF;
 	if (mw.ctl.execute_only_ept)
 		f |= MW_HC_FEATURE_EXECUTE_ONLY_EPT;
 	if (mw.ctl.vmfunc)
 		f |= MW_HC_FEATURE_VMFUNC;
 	return f;
+}
+
+static void set_mtf(bool on)
+{
+	uint64_t proc = vmcs_read(VMCS_CPU_BASED_VM_EXEC_CONTROL);
+	vmcs_write(VMCS_CPU_BASED_VM_EXEC_CONTROL,
+		   on ? proc | PROC_MONITOR_TRAP_FLAG : proc & ~(uint64_t)PROC_MONITOR_TRAP_FLAG);
+}
+
+static enum mw_hc_status hc_probe_mtf(struct exit_ctx *c, uint64_t step)
+{
+	struct vcpu *v = c->v;
+
+	if (!mw.ctl.mtf || v->step.method != STEP_NONE)
+		return MW_HC_ERR_BAD_ARGUMENT;
+	if (step == 0) {
+		v->mtf_probe = MTF_PROBE_ARMED;
+		set_mtf(true);
+		return MW_HC_OK;
+	}
+	c->regs->rdx = v->mtf_probe == MTF_PROBE_SEEN;
+	v->mtf_probe = MTF_PROBE_IDLE;
+	set_mtf(false);
+	return MW_HC_OK;
+}
+
+bool vcpu_mtf_probe_exit(struct vcpu *v)
+{
+	if (v->mtf_probe != MTF_PROBE_ARMED)
+		return false;
+	v->mtf_probe = MTF_PROBE_SEEN;
+	set_mtf(false);
+	return true;
 }
 
 static enum mw_hc_status hc_stats(struct exit_ctx *c, uint64_t buf, uint64_t size, uint64_t cpu)
@@ -177,6 +212,23 @@ static enum exit_action call(struct exit_ctx *c, uint64_t fn, uint64_t a1, uint6
 	case MW_HC_EPT_FLUSH:
 		vcpu_ept_flush(c->v);
 		break;
+	case MW_HC_SYNC_CONTROLS:
+		/* Not mid-step: a TF step's #DB intercept stays until it ends. */
+		if (c->v->step.method != STEP_TF)
+			vmcs_write(VMCS_EXCEPTION_BITMAP, mw_exception_bitmap());
+		msr_hooks_sync();
+		break;
+	case MW_HC_PROBE_MTF:
+		s = hc_probe_mtf(c, a1);
+		break;
+	case MW_HC_READ_MSR: {
+		uint32_t field;
+		if (vmcs_msr_field((uint32_t)a1, &field))
+			r->rdx = vmcs_read(field);
+		else if (root_rdmsr((uint32_t)a1, &r->rdx))
+			s = MW_HC_ERR_BAD_ARGUMENT;
+		break;
+	}
 	case MW_HC_STATS:
 		s = hc_stats(c, a1, a2, a3);
 		break;

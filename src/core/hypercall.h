@@ -11,4 +11,8 @@ enum exit_action hypercall_dispatch(struct exit_ctx *c);
  * false when it belongs to the guest. Root-safe, lock-free. */
 bool vcpu_claim_expected_nmi(struct vcpu *v);
 
+/* An MTF exit while MW_HC_PROBE_MTF is armed: recorded, MTF off again;
+ * true when it was the probe's. */
+bool vcpu_mtf_probe_exit(struct vcpu *v);
+
 #endif

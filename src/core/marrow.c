@@ -10,6 +10,7 @@
 #include "core/vcpu_launch.h"
 #include "ept/ept.h"
 #include "ept/mtrr.h"
+#include "hook/hooks.h"
 #include "marrow/hypercall.h"
 #include "platform/platform.h"
 #include "vmx/host_idt.h"
@@ -344,6 +345,44 @@ static void leave_cpu(void *arg)
 	vcpu_leave(mw.vcpus[platform_cpu_index()]);
 }
 
+struct mtf_check {
+	volatile bool missed;
+};
+
+static void check_mtf_on_cpu(void *arg)
+{
+	struct mtf_check *m = arg;
+	uint64_t key = mw.cfg.hypercall_key;
+
+	if (mw_vmcall(MW_HC_PROBE_MTF, key, 0, 0, 0).status != MW_HC_OK) {
+		m->missed = true;
+		return;
+	}
+	__asm__ volatile("nop; nop");
+	if (mw_vmcall(MW_HC_PROBE_MTF, key, 1, 0, 0).rdx != 1)
+		m->missed = true;
+}
+
+/* Hooks step one instruction with MTF where it works, which the
+ * capability MSR alone cannot tell (Bochs 2.7 offers the control and never
+ * exits for it): each CPU arms it, runs two NOPs and looks. */
+static void check_mtf(void)
+{
+	struct mtf_check m = { .missed = false };
+
+	if (!mw.ctl.mtf)
+		return;
+	platform_on_each_cpu(check_mtf_on_cpu, &m);
+	static bool told;
+	mw.mtf_works = !m.missed;
+	if (!mw.mtf_works && !told) {
+		told = true;
+		static const char msg[] = "marrow: the monitor trap flag causes no VM exits here: "
+					  "hooked pages are stepped with TF and #DB\n";
+		platform_log(msg, sizeof(msg) - 1);
+	}
+}
+
 enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *err)
 {
 	if (mw.active) {
@@ -380,6 +419,7 @@ enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *e
 		}
 	}
 	mw.active = true;
+	check_mtf();
 	return MW_OK;
 }
 
@@ -412,6 +452,18 @@ static void flush_this_cpu(void *arg)
 		mw_vmcall(MW_HC_EPT_FLUSH, mw.cfg.hypercall_key, 0, 0, 0);
 }
 
+static void sync_this_cpu(void *arg)
+{
+	(void)arg;
+	if (mw_cpu_virtualized(platform_cpu_index()))
+		mw_vmcall(MW_HC_SYNC_CONTROLS, mw.cfg.hypercall_key, 0, 0, 0);
+}
+
+void mw_sync_controls(void)
+{
+	platform_on_each_cpu(sync_this_cpu, NULL);
+}
+
 void mw_ept_flush_all(void)
 {
 	platform_on_each_cpu(flush_this_cpu, NULL);
@@ -428,10 +480,14 @@ enum mw_status mw_devirtualize_all(void)
 {
 	if (!mw.active)
 		return MW_ERR_NOT_VIRTUALIZED;
+	/* Hooks first, while the CPUs that are still virtualized can switch
+	 * their views back together. */
+	hooks_remove_all();
 	platform_on_each_cpu(leave_cpu, NULL);
 	mw_drain_logs(); /* before the rings' pages go */
 	enum mw_status s = mw_virtualized_count() ? MW_ERR_VMX_INSTRUCTION : MW_OK;
 	if (s == MW_OK) {
+		hooks_free_all();
 		mw.active = false;
 		free_all();
 	}

@@ -59,6 +59,11 @@ struct marrow {
 	size_t ept_shared_pages;  /* tables above 512 GiB, shared by all CPUs */
 
 	void *lapic_mmio; /* xAPIC registers, for root-mode NMIs */
+	/* Vectors intercepted for exception hooks (hook/exception_hook.c). */
+	volatile uint32_t exception_hooks;
+	/* The monitor trap flag causes VM exits (checked at load on every
+	 * CPU: Bochs 2.7 offers it but never exits). */
+	bool mtf_works;
 	volatile bool active;
 	volatile bool leave_all; /* MW_HC_DEVIRTUALIZE_ALL in progress */
 };
@@ -72,6 +77,16 @@ enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *e
 /* Devirtualizes every CPU still virtualized and frees everything. */
 enum mw_status mw_devirtualize_all(void);
 bool mw_cpu_virtualized(unsigned cpu);
+/* The exceptions every CPU intercepts: the configuration's and the hooked
+ * ones. Root-safe. */
+static inline uint32_t mw_exception_bitmap(void)
+{
+	return mw.cfg.exception_bitmap | __atomic_load_n(&mw.exception_hooks, __ATOMIC_ACQUIRE);
+}
+/* Makes every CPU load mw_exception_bitmap() into its VMCS; outside root
+ * mode. */
+void mw_sync_controls(void);
+
 /* Makes every CPU drop its cached EPT translations (after changing EPT
  * entries of a running CPU); outside root mode. */
 void mw_ept_flush_all(void);

@@ -35,6 +35,19 @@ bool msr_bitmap_intercept(uint8_t *bitmap, uint32_t msr, bool reads, bool writes
 	return true;
 }
 
+void msr_bitmap_release(uint8_t *bitmap, uint32_t msr)
+{
+	uint32_t byte;
+	uint8_t bit;
+
+	if (msr == MSR_IA32_FEATURE_CONTROL || (msr >= VMX_MSR_FIRST && msr <= VMX_MSR_LAST))
+		return; /* always marrow's */
+	if (locate(msr, false, &byte, &bit))
+		bitmap[byte] &= (uint8_t)~bit;
+	if (locate(msr, true, &byte, &bit))
+		bitmap[byte] &= (uint8_t)~bit;
+}
+
 bool msr_bitmap_exits(const uint8_t *bitmap, uint32_t msr, bool write)
 {
 	uint32_t byte;

@@ -42,6 +42,18 @@ const char *mw_status_str(enum mw_status s)
 		return "bad configuration";
 	case MW_ERR_TOO_MANY_CPUS:
 		return "more CPUs than marrow supports";
+	case MW_ERR_UNSUPPORTED:
+		return "not supported here";
+	case MW_ERR_BAD_ARGUMENT:
+		return "bad argument";
+	case MW_ERR_EXISTS:
+		return "already hooked";
+	case MW_ERR_NOT_FOUND:
+		return "no such hook";
+	case MW_ERR_FULL:
+		return "no free hook slot";
+	case MW_ERR_BUSY:
+		return "another hook change is in progress";
 	}
 	return "unknown status";
 }
@@ -93,6 +105,9 @@ int mw_error_format(const struct mw_error *e, char *buf, size_t size)
 	if (e->vm_error)
 		mw_snprintf(vmerr, sizeof(vmerr), ": %s (VM-instruction error %u)",
 			    vm_error_str(e->vm_error), e->vm_error);
-	return mw_snprintf(buf, size, "%s%s: %s%s%s%s", where, mw_step_str(e->step),
-			   mw_status_str(e->status), e->detail[0] ? ": " : "", e->detail, vmerr);
+	/* Errors outside bring-up (hooks) have no step to name. */
+	return mw_snprintf(buf, size, "%s%s%s%s%s%s%s", where,
+			   e->step == MW_STEP_NONE ? "" : mw_step_str(e->step),
+			   e->step == MW_STEP_NONE ? "" : ": ", mw_status_str(e->status),
+			   e->detail[0] ? ": " : "", e->detail, vmerr);
 }

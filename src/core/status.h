@@ -23,6 +23,12 @@ enum mw_status {
 	MW_ERR_INJECTED, /* fault injection for tests */
 	MW_ERR_BAD_CONFIG,
 	MW_ERR_TOO_MANY_CPUS,
+	MW_ERR_UNSUPPORTED,  /* the CPU or the platform lacks what it needs */
+	MW_ERR_BAD_ARGUMENT, /* e.g. an address that is not RAM */
+	MW_ERR_EXISTS,	     /* already hooked */
+	MW_ERR_NOT_FOUND,    /* no such hook */
+	MW_ERR_FULL,	     /* no free hook slot */
+	MW_ERR_BUSY,	     /* another hook change is in progress */
 };
 
 const char *mw_status_str(enum mw_status s);
@@ -51,7 +57,7 @@ struct mw_error {
 	int cpu; /* -1 when no single CPU is at fault */
 	enum mw_step step;
 	uint32_t vm_error; /* VM-instruction error number, 0 if none */
-	char detail[96];   /* e.g. which capability is missing */
+	char detail[192];  /* e.g. which capability is missing */
 };
 
 /* One line: "cpu 2: vmlaunch: VMX instruction failed: VM entry with

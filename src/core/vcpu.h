@@ -36,6 +36,20 @@ struct exit_frame {
 
 struct ept;
 
+/* A CPU that switched hooked pages to their data view for one instruction
+ * (hook/split.c). */
+#define STEP_MAX_PAGES 4
+enum step_method { STEP_NONE = 0, STEP_MTF = 1, STEP_TF = 2 };
+struct vcpu_step {
+	uint8_t method;	  /* enum step_method: how the instruction is being stepped */
+	uint8_t count;	  /* pages in the data view */
+	uint8_t wrote;	  /* a write happened: carry it into the copies */
+	uint8_t guest_tf; /* TF method: the guest's own RFLAGS.TF before */
+	uint64_t pages[STEP_MAX_PAGES];
+};
+
+enum mtf_probe { MTF_PROBE_IDLE, MTF_PROBE_ARMED, MTF_PROBE_SEEN };
+
 struct vcpu {
 	struct vcpu *self; /* first: this_vcpu() reads gs:0 in root mode */
 	/* Read by vmx_entry.S at the offsets in vcpu_asm.h. */
@@ -66,6 +80,8 @@ struct vcpu {
 	volatile uint32_t pending_nmis;	 /* guest NMIs not yet delivered */
 	volatile uint32_t expected_nmis; /* NMIs marrow sent itself */
 	volatile bool leave_requested;	 /* devirtualize at the next exit */
+	struct vcpu_step step;
+	uint8_t mtf_probe; /* enum mtf_probe: MW_HC_PROBE_MTF in progress */
 
 	struct log_ring log; /* over log_buffer, LOG_RING_PAGES pages */
 	void *log_buffer;

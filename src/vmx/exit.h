@@ -84,6 +84,10 @@ enum exit_action handle_rdtscp(struct exit_ctx *c);
 enum exit_action handle_vmcall(struct exit_ctx *c);
 enum exit_action handle_vmx_instruction(struct exit_ctx *c);
 enum exit_action handle_cr_access(struct exit_ctx *c);
+/* MSRs the VMCS holds for the guest (its EFER, PAT, FS base...): reading
+ * or writing the real MSR in root mode would touch marrow's, not the
+ * guest's. True with the guest-state field for msr. */
+bool vmcs_msr_field(uint32_t msr, uint32_t *field);
 enum exit_action handle_rdmsr(struct exit_ctx *c);
 enum exit_action handle_wrmsr(struct exit_ctx *c);
 enum exit_action handle_entry_failure(struct exit_ctx *c);

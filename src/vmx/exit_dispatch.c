@@ -102,6 +102,14 @@ static bool leave_now(struct exit_ctx *c)
 	struct vcpu *v = c->v;
 	bool event_queued = vmcs_read(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID;
 
+	/* Mid-step over a hooked page the guest runs with marrow's TF or MTF
+	 * and a data view: the step's end (a few instructions away) comes
+	 * first. */
+	if (v->step.method != STEP_NONE) {
+		v->leave_requested = true;
+		v->fast_path = 0;
+		return false;
+	}
 	if ((event_queued || v->pending_nmis) && request_nmi_window()) {
 		v->leave_requested = true;
 		v->fast_path = 0; /* the next exit must come here */

@@ -6,6 +6,7 @@
 #include "core/root_log.h"
 #include "ept/ept.h"
 #include "exit.h"
+#include "hook/split.h"
 
 /* Exit qualification for EPT violations (SDM 3C 28.2.1, table 28-7). */
 #define EPT_QUAL_READ (1u << 0)
@@ -34,7 +35,10 @@ enum exit_action handle_ept_violation(struct exit_ctx *c)
 	uint64_t gpa = vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS);
 	uint64_t q = exit_qualification();
 
-	if (mw.cfg.ept_violation_handler && mw.cfg.ept_violation_handler(c->v, gpa, q)) {
+	bool handled = split_on_violation(c->v, gpa, q);
+	if (!handled && mw.cfg.ept_violation_handler)
+		handled = mw.cfg.ept_violation_handler(c->v, gpa, q);
+	if (handled) {
 		c->v->stats.ept_violations++;
 		/* The IRET that faulted had unblocked NMIs; it runs again, so
 		 * the blocking comes back (SDM 3C 28.2.3). */

@@ -6,11 +6,10 @@
 #include "arch/x86/msr.h"
 #include "core/msr_bitmap.h"
 #include "exit.h"
+#include "hook/msr_hook.h"
 #include "host_idt.h"
 
-/* MSRs the VMCS holds for the guest: reading or writing the real MSR in
- * root mode would touch marrow's copy, not the guest's. */
-static bool vmcs_msr_field(uint32_t msr, uint32_t *field)
+bool vmcs_msr_field(uint32_t msr, uint32_t *field)
 {
 	switch (msr) {
 	case MSR_IA32_EFER:
@@ -54,24 +53,44 @@ static enum exit_action refuse(struct exit_ctx *c)
 	return EXIT_RESUME;
 }
 
+/* The guest's view of an MSR nobody hooks, or that a hook passes. */
+static bool read_real(uint32_t msr, uint64_t *value)
+{
+	uint32_t field;
+
+	if (msr == MSR_IA32_FEATURE_CONTROL) {
+		if (root_rdmsr(msr, value))
+			return false;
+		/* Locked, with VMXON disabled: what firmware leaves on a CPU
+		 * whose VMX is off (SDM 3C 24.7). */
+		*value = (*value | FEATURE_CONTROL_LOCK) &
+			 ~(FEATURE_CONTROL_VMXON_IN_SMX | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
+		return true;
+	}
+	if (vmcs_msr_field(msr, &field)) {
+		*value = vmcs_read(field);
+		return true;
+	}
+	return root_rdmsr(msr, value) == 0;
+}
+
 enum exit_action handle_rdmsr(struct exit_ctx *c)
 {
-	uint32_t msr = (uint32_t)c->regs->rcx, field;
-	uint64_t value;
+	uint32_t msr = (uint32_t)c->regs->rcx;
+	uint64_t value = 0;
 
 	if (is_vmx_msr(msr))
 		return refuse(c); /* CPUID says there is no VMX */
-	if (msr == MSR_IA32_FEATURE_CONTROL) {
-		if (root_rdmsr(msr, &value))
-			return refuse(c);
-		/* Locked, with VMXON disabled: what firmware leaves on a CPU
-		 * whose VMX is off (SDM 3C 24.7). */
-		value = (value | FEATURE_CONTROL_LOCK) &
-			~(FEATURE_CONTROL_VMXON_IN_SMX | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
-	} else if (vmcs_msr_field(msr, &field)) {
-		value = vmcs_read(field);
-	} else if (root_rdmsr(msr, &value)) {
+	/* FEATURE_CONTROL is never hooked (msr_hook.c). */
+	switch (msr == MSR_IA32_FEATURE_CONTROL ? MSR_HOOK_NONE : msr_hook_read(msr, &value)) {
+	case MSR_HOOK_DONE:
+		break;
+	case MSR_HOOK_GP:
 		return refuse(c);
+	default:
+		if (!read_real(msr, &value))
+			return refuse(c);
+		break;
 	}
 	gpr_write32(c, 0, (uint32_t)value);
 	gpr_write32(c, 2, (uint32_t)(value >> 32));
@@ -87,6 +106,14 @@ enum exit_action handle_wrmsr(struct exit_ctx *c)
 	 * capability MSRs are read-only and, here, absent. */
 	if (msr == MSR_IA32_FEATURE_CONTROL || is_vmx_msr(msr))
 		return refuse(c);
+	switch (msr_hook_write(msr, value)) {
+	case MSR_HOOK_DONE:
+		return EXIT_ADVANCE;
+	case MSR_HOOK_GP:
+		return refuse(c);
+	default:
+		break;
+	}
 	if (vmcs_msr_field(msr, &field)) {
 		vmcs_write(field, value);
 		return EXIT_ADVANCE;

@@ -2,6 +2,7 @@
  * 6.15 ("Exception and Interrupt Reference", table 6-5). */
 #include "core/root_log.h"
 #include "exit.h"
+#include "hook/split.h"
 
 enum exception_class { BENIGN, CONTRIBUTORY, PAGE_FAULT, DOUBLE_FAULT };
 
@@ -97,6 +98,9 @@ void deliver_pending_nmis(struct vcpu *v)
 	if (blocking & INTERRUPTIBILITY_STI)
 		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO,
 			   blocking & ~(uint64_t)INTERRUPTIBILITY_STI);
+	/* The guest's NMI handler must not run in a hooked page's data view
+	 * with marrow's TF. */
+	split_abort_step(v);
 	vmcs_write(VMCS_VM_ENTRY_INTR_INFO,
 		   INTR_INFO_VALID | (INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT) | 2);
 	/* A halted guest wakes to take it, as from HLT on hardware. */

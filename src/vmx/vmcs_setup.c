@@ -222,7 +222,7 @@ static void controls(struct vmcs_writer *w, const struct vcpu *v)
 	put(w, VMCS_SECONDARY_VM_EXEC_CONTROL, proc2);
 	put(w, VMCS_VM_EXIT_CONTROLS, mw.ctl.exit);
 	put(w, VMCS_VM_ENTRY_CONTROLS, entry);
-	put(w, VMCS_EXCEPTION_BITMAP, mw.cfg.exception_bitmap);
+	put(w, VMCS_EXCEPTION_BITMAP, mw_exception_bitmap());
 	put(w, VMCS_PAGE_FAULT_ERROR_CODE_MASK, 0);
 	put(w, VMCS_PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	put(w, VMCS_CR3_TARGET_COUNT, 0);

@@ -8,6 +8,7 @@
 #include "core/ipi.h"
 #include "core/marrow.h"
 #include "exit.h"
+#include "hook/msr_hook.h"
 #include "host_idt.h"
 #include "vmcs_setup.h"
 
@@ -88,6 +89,8 @@ static void load_guest(const struct guest_system_state *g)
 	root_wrmsr(MSR_IA32_SYSENTER_CS, g->sysenter_cs);
 	root_wrmsr(MSR_IA32_SYSENTER_ESP, g->sysenter_esp);
 	root_wrmsr(MSR_IA32_SYSENTER_EIP, g->sysenter_eip);
+	/* MSRs a hook keeps at marrow's value (LSTAR) get the guest's. */
+	msr_hooks_restore();
 	write_dr7(g->dr7);
 	write_cr4(g->cr4);
 	write_cr0(g->cr0);

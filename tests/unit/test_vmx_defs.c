@@ -75,6 +75,10 @@ static void test_error_format(void **state)
 	mw_error_set(&e, MW_ERR_NOT_INTEL, -1, MW_STEP_SUPPORT, "vendor is AuthenticAMD");
 	mw_error_format(&e, line, sizeof(line));
 	assert_string_equal(line, "support: not an Intel CPU: vendor is AuthenticAMD");
+	/* No step to name (a hook's refusal): no "none: ". */
+	mw_error_set(&e, MW_ERR_EXISTS, -1, MW_STEP_NONE, "hook at 0x%llx: %s", 0x1000ull, "twice");
+	mw_error_format(&e, line, sizeof(line));
+	assert_string_equal(line, "already hooked: hook at 0x1000: twice");
 	assert_int_equal(mw_step_from_name("vmxon"), MW_STEP_VMXON);
 	assert_int_equal(mw_step_from_name("VMXON"), MW_STEP_NONE);
 }
@@ -104,6 +108,18 @@ static void test_msr_bitmap_layout(void **state)
 	for (size_t i = 0; i < sizeof(bitmap); i++)
 		set += (unsigned)__builtin_popcount(bitmap[i]);
 	assert_int_equal(set, 2 * (1 + VMX_MSR_LAST - VMX_MSR_FIRST + 1));
+	/* A hook's MSR exits, then passes again; marrow's own never do. */
+	assert_true(msr_bitmap_intercept(bitmap, 0xc0000082, true, true));
+	assert_true(msr_bitmap_exits(bitmap, 0xc0000082, false));
+	assert_true(msr_bitmap_exits(bitmap, 0xc0000082, true));
+	assert_false(msr_bitmap_exits(bitmap, 0xc0000081, false));
+	msr_bitmap_release(bitmap, 0xc0000082);
+	assert_false(msr_bitmap_exits(bitmap, 0xc0000082, false));
+	assert_false(msr_bitmap_exits(bitmap, 0xc0000082, true));
+	msr_bitmap_release(bitmap, 0x3a);
+	msr_bitmap_release(bitmap, VMX_MSR_FIRST);
+	assert_true(msr_bitmap_exits(bitmap, 0x3a, true));
+	assert_true(msr_bitmap_exits(bitmap, VMX_MSR_FIRST, false));
 }
 
 int main(void)
