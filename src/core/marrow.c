@@ -3,6 +3,7 @@
 
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
+#include "core/fault.h"
 #include "core/fmt.h"
 #include "core/host_pt.h"
 #include "core/msr_bitmap.h"
@@ -83,7 +84,7 @@ static void free_probe_mtrrs(bool keep_cpu0)
 static enum mw_status probe_all(struct mw_error *err)
 {
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
-		probes[i].mtrrs = platform_alloc_pages(MTRR_PAGES);
+		probes[i].mtrrs = mw_alloc_pages(MTRR_PAGES);
 		if (!probes[i].mtrrs) {
 			free_probe_mtrrs(false);
 			mw_error_set(err, MW_ERR_NO_MEMORY, (int)i, MW_STEP_CAPS, "MTRR snapshot");
@@ -128,7 +129,7 @@ static enum mw_status probe_compare(struct mw_error *err)
 static bool ept_page(struct ept_page *out, void *ctx)
 {
 	(void)ctx;
-	out->va = platform_alloc_pages(1);
+	out->va = mw_alloc_pages(1);
 	out->pa = out->va ? platform_virt_to_phys(out->va) : 0;
 	return out->va != NULL;
 }
@@ -177,7 +178,7 @@ static enum mw_status build_ept(struct vcpu *v)
 		.type_ctx = mw.mtrrs,
 		.shared = ept_shared,
 	};
-	v->ept = platform_alloc_pages(EPT_STRUCT_PAGES);
+	v->ept = mw_alloc_pages(EPT_STRUCT_PAGES);
 	if (!v->ept)
 		return MW_ERR_NO_MEMORY;
 	enum mw_status s = ept_build(v->ept, &p, &ept_pages);
@@ -200,7 +201,7 @@ static enum mw_status build_shared_ept(void)
 	};
 	if (mw.ept_limit <= (512ull << 30))
 		return MW_OK;
-	ept_shared = platform_alloc_pages(EPT_STRUCT_PAGES);
+	ept_shared = mw_alloc_pages(EPT_STRUCT_PAGES);
 	if (!ept_shared)
 		return MW_ERR_NO_MEMORY;
 	enum mw_status s = ept_build_shared(ept_shared, &p, &ept_pages);
@@ -258,17 +259,17 @@ static void free_all(void)
 
 static struct vcpu *alloc_vcpu(unsigned i)
 {
-	struct vcpu *v = platform_alloc_pages(VCPU_PAGES);
+	struct vcpu *v = mw_alloc_pages(VCPU_PAGES);
 	if (!v)
 		return NULL;
 	v->self = v;
 	v->index = i;
 	v->vpid = (uint16_t)(i + 1); /* VPID 0 is the host's (SDM 3C 29.1) */
-	v->vmxon_region = platform_alloc_pages(1);
-	v->vmcs = platform_alloc_pages(1);
-	v->host_stack = platform_alloc_pages(HOST_STACK_PAGES);
-	v->host_idt = platform_alloc_pages(1);
-	v->log_buffer = platform_alloc_pages(LOG_RING_PAGES);
+	v->vmxon_region = mw_alloc_pages(1);
+	v->vmcs = mw_alloc_pages(1);
+	v->host_stack = mw_alloc_pages(HOST_STACK_PAGES);
+	v->host_idt = mw_alloc_pages(1);
+	v->log_buffer = mw_alloc_pages(LOG_RING_PAGES);
 	if (!v->vmxon_region || !v->vmcs || !v->host_stack || !v->host_idt || !v->log_buffer) {
 		free_vcpu(v);
 		return NULL;
@@ -300,7 +301,7 @@ static enum mw_status allocate_all(struct mw_error *err)
 			     (unsigned long long)(mw.ept_limit >> 30));
 		return s;
 	}
-	mw.msr_bitmap = platform_alloc_pages(1);
+	mw.msr_bitmap = mw_alloc_pages(1);
 	if (!mw.msr_bitmap) {
 		mw_error_set(err, MW_ERR_NO_MEMORY, -1, MW_STEP_ALLOC, "MSR bitmap");
 		return err->status;
@@ -308,9 +309,14 @@ static enum mw_status allocate_all(struct mw_error *err)
 	msr_bitmap_build(mw.msr_bitmap);
 	/* In xAPIC mode root mode reaches the ICR through this mapping (NMIs
 	 * for MW_HC_DEVIRTUALIZE_ALL); x2APIC mode needs none. */
-	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC))
-		mw.lapic_mmio =
-			platform_map_mmio(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK, 4096);
+	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC)) {
+		mw.lapic_mmio = mw_map_mmio(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK, 4096);
+		if (!mw.lapic_mmio) {
+			mw_error_set(err, MW_ERR_NO_MEMORY, -1, MW_STEP_ALLOC,
+				     "mapping the local APIC");
+			return err->status;
+		}
+	}
 	mw.msr_bitmap_pa = platform_virt_to_phys(mw.msr_bitmap);
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
 		if (mw.cfg.fault_cpu == (int)i && mw.cfg.fault_step == MW_STEP_ALLOC) {
@@ -397,12 +403,20 @@ enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *e
 			     mw.cpu_count, MW_MAX_CPUS);
 		return err->status;
 	}
+	fault_alloc_reset();
 	enum mw_status s = probe_all(err);
 	if (s == MW_OK)
 		s = allocate_all(err);
 	if (s != MW_OK) {
 		free_all();
-		return s;
+		if (fault_alloc_hit()) {
+			/* The test asked for it: say which allocation it was. */
+			err->status = MW_ERR_INJECTED;
+			size_t n = strlen(err->detail);
+			mw_snprintf(err->detail + n, sizeof(err->detail) - n,
+				    " (allocation %u made to fail)", fault_alloc_hit());
+		}
+		return err->status;
 	}
 
 	platform_on_each_cpu(launch_cpu, NULL);

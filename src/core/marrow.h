@@ -23,9 +23,13 @@ struct mw_config {
 	bool exit_on_wbinvd;
 	bool exit_on_hlt;
 	uint32_t exception_bitmap; /* exceptions to intercept and reflect */
-	/* Fault injection: make CPU fault_cpu fail at fault_step. */
+	/* Fault injection (core/fault.h): make CPU fault_cpu fail at
+	 * fault_step, or at its VMX instruction number fault_vmx_insn of the
+	 * launch; or make allocation number fault_alloc fail (0: off). */
 	int fault_cpu;
 	enum mw_step fault_step;
+	uint32_t fault_vmx_insn;
+	uint32_t fault_alloc;
 	/* Pages each CPU's EPT keeps for splits (hooks); 0: the default. */
 	unsigned ept_pool_pages;
 	/* Called in root mode (root-safe code only) for an EPT violation; true
