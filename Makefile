@@ -72,7 +72,7 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
-.PHONY: all deps kernel iso run test unit lint format clean windows bench
+.PHONY: fuzz-guest all deps kernel iso run test unit lint format clean windows bench
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -176,6 +176,12 @@ LINT_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 lint: deps
 	@bash scripts/lint.sh
+
+# The differential guest fuzzers, long: FUZZ_ITERS per fuzzer, five seeds,
+# every model (scripts/fuzz_guest.sh). make test runs them with 2000.
+FUZZ_ITERS ?= 100000
+fuzz-guest: deps
+	bash scripts/fuzz_guest.sh $(FUZZ_ITERS)
 
 format:
 	clang-format -i $(LINT_C)
