@@ -21,8 +21,8 @@ for model in corei7_skylake_x corei7_icelake_u tigerlake; do
 		MARROW_CMDLINE="fuzz_seed=$seed fuzz_iters=$iters" \
 			bash scripts/mkiso.sh build/marrow.elf fuzz "$iso"
 		out=$(python3 tests/e2e/run.py --iso "$iso" --cpus 2 --model "$model" \
-			--timeout 3600 2>&1) || true
-		echo "$out" | grep -E '^# seed|^not ok|^# tests/' | sed "s/^/$model seed $seed: /"
+			--timeout 3600 --workdir "build/fuzz/$model-$seed" 2>&1) || true
+		echo "$out" | grep -E '^# seed|^not ok|^# tests/' | sed "s/^/$model seed $seed: /" || true
 		verdict=$(echo "$out" | grep -E '^run: [0-9]+ passed' || echo "run: no verdict")
 		echo "$model seed $seed: $verdict"
 		echo "$verdict" | grep -q ' 0 failed' || failed=1

@@ -215,7 +215,10 @@ static void change_view_on_cpu(void *arg)
 	enum mw_status s;
 	if (c->execute_view) {
 		s = ept_set_page(v->ept, p->gpa, p->view->frame, p->rights);
+		if (s == MW_OK)
+			c->page->pte[i] = ept_split_to_4k(v->ept, p->gpa, &s);
 	} else {
+		c->page->pte[i] = NULL; /* before the merge frees its table */
 		s = ept_set_page(v->ept, p->gpa, p->gpa, EPT_RWX);
 		/* Large pages again where nothing else keeps them split. */
 		if (ept_merge(v->ept, p->gpa, 2))
@@ -417,6 +420,21 @@ static void resync(const struct split_page *p, const struct split_view *view)
 	apply_patches(view, dst);
 }
 
+/* This CPU's entry for the page now maps frame with rights: through the
+ * cached entry when there is one (no walk of the tree). */
+static void map_page(struct vcpu *v, const struct split_page *p, uint64_t frame, uint64_t rights)
+{
+	uint64_t *pte = p->pte[v->index];
+
+	if (!pte) {
+		ept_set_page(v->ept, p->gpa, frame, rights);
+		return;
+	}
+	uint64_t keep = *pte & ~(EPT_ADDR_MASK | EPT_RWX);
+	__atomic_store_n(pte, (frame & EPT_ADDR_MASK) | keep | (rights & EPT_RWX),
+			 __ATOMIC_RELEASE);
+}
+
 /* The execute views again; with resync, a write the instruction made is
  * carried into the copies. */
 static void restore_views(struct vcpu *v, bool resync_writes)
@@ -430,7 +448,7 @@ static void restore_views(struct vcpu *v, bool resync_writes)
 		const struct split_view *view = __atomic_load_n(&p->view, __ATOMIC_ACQUIRE);
 		if (resync_writes && s->wrote && p->patched_copy)
 			resync(p, view);
-		ept_set_page(v->ept, p->gpa, view->frame, p->rights);
+		map_page(v, p, view->frame, p->rights);
 	}
 	vcpu_ept_flush(v);
 }
@@ -485,7 +503,9 @@ bool split_on_violation(struct vcpu *v, uint64_t gpa, uint64_t qualification)
 	 * (a second split page touched by the same instruction joins it). */
 	if (s->count == STEP_MAX_PAGES)
 		return false;
-	if (ept_set_page(v->ept, p->gpa, p->gpa, EPT_RWX) != MW_OK)
+	if (p->pte[v->index])
+		map_page(v, p, p->gpa, EPT_RWX);
+	else if (ept_set_page(v->ept, p->gpa, p->gpa, EPT_RWX) != MW_OK)
 		return false;
 	vcpu_ept_flush(v);
 	/* The instruction did not complete, so no single-step trap is pending

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/marrow.h"
 #include "core/status.h"
 #include "hook/trampoline.h"
 #include "vmx/exit.h"
@@ -52,6 +53,10 @@ struct split_page {
 	bool patched_copy;  /* the view is a copy of the page plus patches */
 	unsigned users;
 	struct split_view *volatile view;
+	/* Each CPU's 4 KiB EPT entry for the page while it is split there:
+	 * root mode flips views through it without walking the tree. Written
+	 * only by the CPU it belongs to. */
+	uint64_t *volatile pte[MW_MAX_CPUS];
 };
 
 /* A CPU that an inline hook's installation interrupts inside the bytes its
