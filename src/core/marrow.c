@@ -18,6 +18,7 @@ static struct ept ept;
 struct cpu_probe {
 	struct vmx_caps caps;
 	struct mw_error err;
+	bool reached; /* probe_cpu ran: the CPU was online */
 };
 
 static struct cpu_probe probes[MW_MAX_CPUS];
@@ -37,6 +38,7 @@ static void probe_cpu(void *arg)
 	unsigned i = platform_cpu_index();
 	struct cpu_probe *p = &probes[i];
 
+	p->reached = true;
 	mw_error_set(&p->err, MW_OK, (int)i, MW_STEP_NONE, NULL);
 	if (mw.cfg.fault_cpu == (int)i && mw.cfg.fault_step == MW_STEP_SUPPORT) {
 		mw_error_set(&p->err, MW_ERR_INJECTED, (int)i, MW_STEP_SUPPORT, NULL);
@@ -51,24 +53,35 @@ static void probe_cpu(void *arg)
 	vmx_read_caps(&p->caps, (int)i, &p->err);
 }
 
-/* Every CPU supports VMX and reports the same capabilities. */
+/* Every CPU supports VMX and reports the same capabilities. A CPU the
+ * platform did not reach (offline, on an OS with CPU hotplug) is skipped:
+ * it is probed again if it comes online (mw_virtualize_this_cpu). */
 static enum mw_status probe_all(struct mw_error *err)
 {
+	const struct cpu_probe *first = NULL;
+
+	memset(probes, 0, sizeof(probes));
 	platform_on_each_cpu(probe_cpu, NULL);
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
+		if (!probes[i].reached)
+			continue;
 		if (probes[i].err.status != MW_OK) {
 			*err = probes[i].err;
 			return err->status;
 		}
-	}
-	for (unsigned i = 1; i < mw.cpu_count; i++) {
-		if (memcmp(&probes[i].caps, &probes[0].caps, sizeof(struct vmx_caps)) != 0) {
+		if (!first) {
+			first = &probes[i];
+		} else if (memcmp(&probes[i].caps, &first->caps, sizeof(struct vmx_caps)) != 0) {
 			mw_error_set(err, MW_ERR_CPU_MISMATCH, (int)i, MW_STEP_CAPS,
-				     "capabilities differ from cpu 0's");
+				     "capabilities differ from cpu %d's", first->err.cpu);
 			return err->status;
 		}
 	}
-	mw.caps = probes[0].caps;
+	if (!first) {
+		mw_error_set(err, MW_ERR_BAD_CONFIG, -1, MW_STEP_SUPPORT, "no CPU was reached");
+		return err->status;
+	}
+	mw.caps = first->caps;
 	enum mw_status s = vmx_derive_controls(&mw.caps, &mw.ctl, err);
 	return s;
 }
@@ -181,10 +194,19 @@ static void launch_cpu(void *arg)
 	vcpu_launch(mw.vcpus[platform_cpu_index()]);
 }
 
+/* Leaves VMX operation on the calling CPU, then lets the platform restore
+ * what VM exits changed in its host state. */
+static bool leave_this_cpu(void)
+{
+	bool left = vcpu_leave(mw.vcpus[platform_cpu_index()]);
+	platform_cpu_left_vmx();
+	return left;
+}
+
 static void leave_cpu(void *arg)
 {
 	(void)arg;
-	vcpu_leave(mw.vcpus[platform_cpu_index()]);
+	leave_this_cpu();
 }
 
 enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *err)
@@ -237,6 +259,51 @@ enum mw_status mw_devirtualize_all(void)
 		free_all();
 	}
 	return s;
+}
+
+enum mw_status mw_virtualize_this_cpu(struct mw_error *err)
+{
+	unsigned i = platform_cpu_index();
+	struct vcpu *v = i < mw.cpu_count ? mw.vcpus[i] : NULL;
+
+	if (!mw.active || !v) {
+		mw_error_set(err, MW_ERR_NOT_VIRTUALIZED, (int)i, MW_STEP_NONE,
+			     "marrow is not active");
+		return err->status;
+	}
+	if (v->virtualized) {
+		mw_error_set(err, MW_ERR_ALREADY, (int)i, MW_STEP_NONE, NULL);
+		return err->status;
+	}
+	/* The same checks as at load time: VMX usable here, and the
+	 * capabilities the shared controls and EPT were derived from. */
+	probe_cpu(NULL);
+	if (probes[i].err.status != MW_OK) {
+		*err = probes[i].err;
+		return err->status;
+	}
+	if (memcmp(&probes[i].caps, &mw.caps, sizeof(struct vmx_caps)) != 0) {
+		mw_error_set(err, MW_ERR_CPU_MISMATCH, (int)i, MW_STEP_CAPS,
+			     "capabilities differ from those marrow was started with");
+		return err->status;
+	}
+	/* Whatever the CPU's last run left pending belongs to a guest state
+	 * that no longer exists. */
+	v->pending_nmis = 0;
+	v->expected_nmis = 0;
+	v->leave_requested = false;
+	vcpu_launch(v);
+	*err = v->launch_error;
+	return err->status;
+}
+
+enum mw_status mw_devirtualize_this_cpu(void)
+{
+	unsigned i = platform_cpu_index();
+
+	if (!mw.active || i >= mw.cpu_count || !mw.vcpus[i])
+		return MW_ERR_NOT_VIRTUALIZED;
+	return leave_this_cpu() ? MW_OK : MW_ERR_VMX_INSTRUCTION;
 }
 
 bool mw_cpu_virtualized(unsigned cpu)
