@@ -16,12 +16,58 @@
 #define VMCS_GUEST_RIP 0x681e
 #define IRET_FRAME_SIZE 40
 
+#if defined(MW_PLATFORM_LINUX)
+/* In marrow.ko this file passes objtool, which checks the stack and the
+ * returns of every object (BOCHS.md). Returns use the kernel's RET (the
+ * return thunk of a RETHUNK kernel, `ret; int3` under SLS). vmx_exit_stub
+ * is entered by VM exits on a fresh stack with nothing above it: a code
+ * label, not a function, whose unwind hint says "end of stack", so that an
+ * unwinder (an NMI's, outside root mode on the way out) stops there.
+ * vmx_launch returns twice: objtool saves its unwind state before
+ * VMLAUNCH and restores it at the label where the guest resumes, as KVM
+ * does around its own VM entry. Elsewhere these expand to nothing. */
+#include <linux/linkage.h>
+#include <linux/objtool.h>
+#include <asm/asm.h>
+#include <asm/unwind_hints.h>
+#define MW_RET RET
+#define MW_EXIT_STUB_TYPE
+#define MW_EXIT_STUB_HINT UNWIND_HINT_EMPTY
+#define MW_LAUNCH_SAVE UNWIND_HINT_SAVE
+#define MW_LAUNCH_RESTORE UNWIND_HINT_RESTORE
+/* The root_* accessors become functions objtool checks; their fixups are
+ * reached through a fault, which objtool learns from an exception-table
+ * entry. The entry is also right for Linux: the accessors run in root
+ * mode under marrow's host IDT, but if one ever faulted under Linux's IDT,
+ * Linux would resume at the same fixup. */
+#define MW_ROOT_FUNC_END(name)      \
+	.type name, @function;      \
+	.size name, . - name;       \
+	_ASM_EXTABLE(name##_fault, name##_fixup)
+/* The host IDT's stubs run only in root mode, entered by exceptions and
+ * NMIs on marrow's host stack; no Linux unwinder ever walks them. They
+ * form one function objtool is told not to validate. */
+#define MW_HOST_STUBS_BEGIN .type host_stubs, @function; host_stubs:
+#define MW_HOST_STUBS_END .size host_stubs, . - host_stubs
+	STACK_FRAME_NON_STANDARD host_stubs
+#else
+#define MW_RET ret
+#define MW_EXIT_STUB_TYPE .type vmx_exit_stub, @function
+#define MW_EXIT_STUB_HINT
+#define MW_LAUNCH_SAVE
+#define MW_LAUNCH_RESTORE
+#define MW_ROOT_FUNC_END(name)
+#define MW_HOST_STUBS_BEGIN
+#define MW_HOST_STUBS_END
+#endif
+
 	.text
 	.code64
 
 	.globl vmx_exit_stub
-	.type vmx_exit_stub, @function
+	MW_EXIT_STUB_TYPE
 vmx_exit_stub:
+	MW_EXIT_STUB_HINT
 	sub $IRET_FRAME_SIZE, %rsp
 	push %r15
 	push %r14
@@ -106,6 +152,7 @@ vmx_launch:
 	lea .Lguest_resumes_here(%rip), %rdx
 	mov $VMCS_GUEST_RIP, %rax
 	vmwrite %rdx, %rax
+	MW_LAUNCH_SAVE
 	vmlaunch
 	/* Still here: the launch failed. CF: VMfailInvalid, ZF: VMfailValid. */
 	mov $1, %eax
@@ -113,6 +160,7 @@ vmx_launch:
 	mov $2, %eax
 	jmp .Llaunch_out
 .Lguest_resumes_here:
+	MW_LAUNCH_RESTORE
 	xor %eax, %eax
 .Llaunch_out:
 	pop %r15
@@ -121,7 +169,7 @@ vmx_launch:
 	pop %r12
 	pop %rbx
 	pop %rbp
-	ret
+	MW_RET
 	.size vmx_launch, . - vmx_launch
 
 /* Root-mode MSR and XCR access that survives a fault: the host IDT's
@@ -136,10 +184,11 @@ root_rdmsr_fault:
 	or %rdx, %rax
 	mov %rax, (%rsi)
 	xor %eax, %eax
-	ret
+	MW_RET
 root_rdmsr_fixup:
 	mov $1, %eax
-	ret
+	MW_RET
+	MW_ROOT_FUNC_END(root_rdmsr)
 
 	.globl root_wrmsr, root_wrmsr_fault, root_wrmsr_fixup
 root_wrmsr: /* (uint32_t msr, uint64_t value) */
@@ -150,10 +199,11 @@ root_wrmsr: /* (uint32_t msr, uint64_t value) */
 root_wrmsr_fault:
 	wrmsr
 	xor %eax, %eax
-	ret
+	MW_RET
 root_wrmsr_fixup:
 	mov $1, %eax
-	ret
+	MW_RET
+	MW_ROOT_FUNC_END(root_wrmsr)
 
 	.globl root_xsetbv, root_xsetbv_fault, root_xsetbv_fixup
 root_xsetbv: /* (uint32_t index, uint64_t value) */
@@ -164,10 +214,11 @@ root_xsetbv: /* (uint32_t index, uint64_t value) */
 root_xsetbv_fault:
 	xsetbv
 	xor %eax, %eax
-	ret
+	MW_RET
 root_xsetbv_fixup:
 	mov $1, %eax
-	ret
+	MW_RET
+	MW_ROOT_FUNC_END(root_xsetbv)
 
 /* Host IDT stubs: root mode runs with interrupts disabled, so only
  * exceptions and NMIs arrive here. Each stub pushes a dummy error code where
@@ -184,6 +235,7 @@ host_stub_\v:
 	jmp host_trap_common
 	.endm
 
+	MW_HOST_STUBS_BEGIN
 	.set vec, 0
 	.rept 32
 	host_stub %vec
@@ -226,6 +278,7 @@ host_trap_common:
 	pop %r15
 	add $16, %rsp
 	iretq
+	MW_HOST_STUBS_END
 
 	.section .rodata
 	.balign 8
