@@ -9,7 +9,11 @@ packages=(
 	grub-pc-bin grub-common xorriso mtools
 	libcmocka-dev pkg-config
 	clang-format cppcheck
+	linux-headers-amd64 busybox-static cpio
 )
+# The Linux layer also needs Debian's kernel image, linux-image-amd64's
+# kernel at the headers' version; it is downloaded and unpacked into
+# build/ by scripts/linux-image.sh, never installed.
 
 missing=()
 for p in "${packages[@]}"; do
