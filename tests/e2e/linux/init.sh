@@ -144,7 +144,7 @@ for step in support caps alloc vmxon vmclear vmptrld vmcs vmlaunch; do
 done
 
 # --- Loaded: every CPU virtualized, the kernel keeps working ---------------
-check "insmod marrow.ko" insmod $KO debug_port=0x3f8
+check "insmod marrow.ko" insmod $KO debug_port=0x3f8 test_log=1
 check_sh "dmesg: $CPUS of $CPUS CPUs virtualized" \
 	"dmesg | grep -q 'marrow: $CPUS of $CPUS CPUs virtualized'"
 show marrowctl status
@@ -182,7 +182,10 @@ chmod 666 /dev/marrow
 check_rc "non-root with the node made world-writable: the driver still refuses (exit 4)" 4 \
 	mwtest asuser 65534 /bin/marrowctl status
 chmod 600 /dev/marrow
-check "marrowctl log" marrowctl log
+check_sh "marrowctl log: every CPU's root-mode ring drained (test_log records)" \
+	"[ \$(marrowctl log | grep -c '^cpu[0-9]*: log test: a record in cpu') = $CPUS ]"
+check_sh "dmesg: the same records, drained into printk" \
+	"[ \$(dmesg | grep -c 'marrow: cpu[0-9]*: log test') = $CPUS ]"
 
 if [ "$CPUS" -gt 1 ]; then
 	check "cpu $LAST goes offline" sh -c "echo 0 >/sys/devices/system/cpu/cpu$LAST/online"
