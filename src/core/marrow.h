@@ -80,6 +80,19 @@ extern struct marrow mw;
 enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *err);
 /* Devirtualizes every CPU still virtualized and frees everything. */
 enum mw_status mw_devirtualize_all(void);
+
+/* For platforms with CPU hotplug, while marrow is active (between
+ * mw_virtualize_all and mw_devirtualize_all). Both run on the CPU
+ * concerned, not preemptible, interrupts disabled, and allocate nothing:
+ * mw_virtualize_all prepared a vCPU for every CPU the platform counts.
+ * A CPU that was offline at mw_virtualize_all, or that left with
+ * mw_devirtualize_this_cpu, comes in with mw_virtualize_this_cpu after the
+ * same support and capability checks; err says why it did not. */
+enum mw_status mw_virtualize_this_cpu(struct mw_error *err);
+/* Takes the calling CPU out of VMX operation (e.g. before it goes
+ * offline); the other CPUs stay virtualized. MW_OK also when it already
+ * was out. */
+enum mw_status mw_devirtualize_this_cpu(void);
 bool mw_cpu_virtualized(unsigned cpu);
 /* The exceptions every CPU intercepts: the configuration's and the hooked
  * ones. Root-safe. */

@@ -230,6 +230,25 @@ static void change_view_on_cpu(void *arg)
 		move_interrupted_cpu(c->move);
 }
 
+/* CPUs that are not virtualized now (offline, or left on their own) run
+ * on no EPT, but theirs is used again if they come back
+ * (mw_virtualize_this_cpu, which holds the hook-change lock while it
+ * launches and then calls split_cpu_online). They always get the original
+ * view here, so that nothing they keep can point at a view that is then
+ * freed. */
+static void original_view_on_idle_cpus(struct split_page *p)
+{
+	for (unsigned i = 0; i < mw.cpu_count; i++) {
+		struct vcpu *v = mw.vcpus[i];
+		if (!v || mw_cpu_virtualized(i))
+			continue;
+		p->pte[i] = NULL;
+		ept_set_page(v->ept, p->gpa, p->gpa, EPT_RWX);
+		if (ept_merge(v->ept, p->gpa, 2))
+			ept_merge(v->ept, p->gpa, 3);
+	}
+}
+
 /* Every CPU to the page's current view (or the original), twice: a CPU
  * that was ending a step over the page in root mode during the first round
  * may have mapped what it had read before; it answers the second round
@@ -240,6 +259,7 @@ static void switch_all(struct split_page *p, bool execute_view, const struct spl
 
 	platform_on_each_cpu(change_view_on_cpu, &c);
 	platform_on_each_cpu(change_view_on_cpu, &c);
+	original_view_on_idle_cpus(p);
 }
 
 /* A live page moves to a new copy holding patches[0..n). */
@@ -293,6 +313,7 @@ enum mw_status split_activate(struct split_page *p, const struct split_rip_move 
 		return MW_OK; /* another hook in the page switched it already */
 	__atomic_store_n(&p->live, true, __ATOMIC_RELEASE);
 	platform_on_each_cpu(change_view_on_cpu, &c);
+	original_view_on_idle_cpus(p);
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
 		if (c.failed[i]) {
 			__atomic_store_n(&p->live, false, __ATOMIC_RELEASE);
@@ -316,6 +337,7 @@ void split_release(struct split_page *p, int patch_offset)
 			__atomic_store_n(&p->live, false, __ATOMIC_RELEASE);
 			platform_on_each_cpu(change_view_on_cpu, &c);
 		}
+		original_view_on_idle_cpus(p);
 		view_free(p->view);
 		memset(p, 0, sizeof(*p));
 		return;
@@ -354,6 +376,23 @@ void split_release_all(void)
 		}
 	}
 	hook_change_end();
+}
+
+void split_cpu_online(void)
+{
+	unsigned i = platform_cpu_index();
+	struct vcpu *v = mw.vcpus[i];
+
+	for (unsigned k = 0; k < SPLIT_MAX_PAGES; k++) {
+		struct split_page *p = &pages[k];
+		if (!p->live)
+			continue;
+		if (ept_set_page(v->ept, p->gpa, p->view->frame, p->rights) == MW_OK) {
+			enum mw_status s;
+			p->pte[i] = ept_split_to_4k(v->ept, p->gpa, &s);
+		}
+	}
+	mw_vmcall(MW_HC_EPT_FLUSH, mw.cfg.hypercall_key, 0, 0, 0);
 }
 
 unsigned split_pages_live(void)

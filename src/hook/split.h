@@ -94,6 +94,10 @@ enum mw_status split_activate(struct split_page *p, const struct split_rip_move 
  * frees the copy once no CPU can use it. */
 void split_release(struct split_page *p, int patch_offset);
 
+/* The calling CPU, just virtualized again (CPU hotplug), gets the execute
+ * view of every live page; the caller holds the hook-change lock. */
+void split_cpu_online(void);
+
 /* Every split page goes (marrow is leaving; inline hooks are gone). */
 void split_release_all(void);
 

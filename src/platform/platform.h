@@ -59,6 +59,15 @@ void platform_on_each_cpu(void (*fn)(void *arg), void *arg);
 unsigned platform_cpu_index(void);
 unsigned platform_cpu_count(void);
 
+/* Runs on a CPU right after the core took it out of VMX operation (or found
+ * it already out), on that CPU, outside root mode, interrupts disabled.
+ * VM exits change host state that the core cannot give back in an
+ * OS-independent way: the TR limit becomes 0x67 (SDM 3C 28.5.2; reloading
+ * TR means writing the OS's GDT), and root mode's translations stay
+ * cached under the host CR3's PCID. The platform restores what its OS
+ * relies on (no-op where nothing is). */
+void platform_cpu_left_vmx(void);
+
 /* Physical memory as the platform's firmware reported it. */
 enum platform_mem_type {
 	PLATFORM_MEM_RAM = 1,	   /* usable RAM (in use or not) */

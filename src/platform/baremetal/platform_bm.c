@@ -222,6 +222,13 @@ unsigned platform_cpu_count(void)
 	return bm_cpu_count;
 }
 
+void platform_cpu_left_vmx(void)
+{
+	/* Nothing to restore: the bare-metal TSS is 0x68 bytes with no I/O
+	 * bitmap, there is no LDT, and CR4.PCIDE is never set (a CR3 load
+	 * flushes every non-global translation). */
+}
+
 size_t platform_memory_map(struct platform_mem_range *out, size_t max)
 {
 	for (size_t i = 0; i < boot_info.region_count && i < max; i++) {
