@@ -17,12 +17,16 @@ void *platform_alloc_pages(size_t count);
 void platform_free_pages(void *va, size_t count);
 
 /* Memory for code marrow generates (hook stubs, trampolines): contiguous,
- * zeroed, writable and executable in the kernel's own page tables, and
- * within 2 GiB of the kernel's text (so that a 5-byte relative jump from any
- * kernel function reaches it). NULL when the platform cannot provide it:
- * inline hooks are then unsupported. */
-void *platform_alloc_code(size_t pages);
-void platform_free_code(void *va, size_t pages);
+ * executable in the kernel's own page tables, and within 2 GiB of the
+ * kernel's text and of marrow's data (a 5-byte jump from any kernel
+ * function, and a RIP-relative operand from the code to marrow's
+ * variables, reach). Returns the address the code runs at, and in *write
+ * an address marrow writes the code through: the same where the pages are
+ * writable, an alias where code is read-only. The code never writes to its
+ * own pages. NULL when the platform cannot provide it: inline and syscall
+ * hooks are then unsupported. */
+void *platform_alloc_code(size_t pages, void **write);
+void platform_free_code(void *code, void *write, size_t pages);
 
 /* Inside a platform_on_each_cpu callback: the RIP the calling CPU will
  * resume at when the callback returns (the code its interrupt

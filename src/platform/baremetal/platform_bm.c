@@ -123,7 +123,7 @@ static void flush_tlb(void *arg)
 /* Identity-mapped low memory: within 2 GiB of the kernel's text. Every CPU
  * drops its cached translations of the pages (they may have been cached as
  * non-executable data). */
-void *platform_alloc_code(size_t pages)
+void *platform_alloc_code(size_t pages, void **write)
 {
 	void *p = bm_alloc_pages_below(pages, 1ull << 31);
 	if (p && !paging_set_exec((uint64_t)(uintptr_t)p, pages * PAGE_SIZE, true)) {
@@ -132,11 +132,13 @@ void *platform_alloc_code(size_t pages)
 	}
 	if (p)
 		smp_on_each_cpu(flush_tlb, NULL);
+	*write = p; /* writable as well as executable here */
 	return p;
 }
 
-void platform_free_code(void *va, size_t pages)
+void platform_free_code(void *va, void *write, size_t pages)
 {
+	(void)write;
 	paging_set_exec((uint64_t)(uintptr_t)va, pages * PAGE_SIZE, false);
 	smp_on_each_cpu(flush_tlb, NULL);
 	bm_free_pages(va, pages);

@@ -147,15 +147,17 @@ void platform_log(const char *text, size_t len)
  * also have to be mapped in the user page tables under KPTI. Inline hooks
  * and the LSTAR hook report "unsupported" on Linux; MSR and exception hooks
  * and page substitution need no generated code. */
-void *platform_alloc_code(size_t pages)
+void *platform_alloc_code(size_t pages, void **write)
 {
 	(void)pages;
+	*write = NULL;
 	return NULL;
 }
 
-void platform_free_code(void *va, size_t pages)
+void platform_free_code(void *code, void *write, size_t pages)
 {
-	(void)va;
+	(void)code;
+	(void)write;
 	(void)pages;
 }
 

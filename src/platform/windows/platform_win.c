@@ -70,15 +70,17 @@ void platform_free_pages(void *va, size_t count)
  * watches kernel code). Inline hooks and the LSTAR hook report
  * "unsupported" here; MSR hooks, page substitution and exception hooks
  * need no generated code. */
-void *platform_alloc_code(size_t pages)
+void *platform_alloc_code(size_t pages, void **write)
 {
 	(void)pages;
+	*write = NULL;
 	return NULL;
 }
 
-void platform_free_code(void *va, size_t pages)
+void platform_free_code(void *code, void *write, size_t pages)
 {
-	(void)va;
+	(void)code;
+	(void)write;
 	(void)pages;
 }
 
