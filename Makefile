@@ -81,6 +81,7 @@ WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtu
 LINUX_BUILD := $(BUILD)/linux
 MARROWCTL := $(LINUX_BUILD)/marrowctl
 MWTEST := $(LINUX_BUILD)/mwtest
+MWBENCH := $(LINUX_BUILD)/mwbench
 MARROWCTL_SRCS := $(wildcard tools/marrowctl/*.c)
 MARROWCTL_OBJS := $(patsubst %,$(BUILD)/tools/%.o,$(MARROWCTL_SRCS))
 TOOL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -I. -Isrc -Iinclude -MMD -MP
@@ -196,6 +197,11 @@ $(MWTEST): tests/e2e/linux/mwtest.c
 	@echo "  CC      $@"
 	@$(CC) $(TOOL_CFLAGS) -static $< -o $@
 
+$(MWBENCH): bench/linux/mwbench.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(TOOL_CFLAGS) -static $< -o $@
+
 # What the Linux layer of `make test` boots: the module, the tools and
 # Debian's kernel image (fetched once into $(LINUX_BUILD)/image).
 linux-test-prereqs: linux $(MWTEST)
@@ -214,8 +220,10 @@ test: deps kernel windows $(UNIT_BINS) $(if $(MARROW_SKIP_LINUX),,linux-test-pre
 		$(if $(MARROW_SKIP_LINUX),,--linux $(LINUX_BUILD)) $(UNIT_BINS)
 
 # Instruction counts per exit and per CPU model, into docs/benchmarks.md.
-bench: deps kernel
-	@$(PYTHON) bench/report.py --kernel $(KERNEL) --build $(BUILD)
+# With the Linux workloads (bench/linux) unless MARROW_SKIP_LINUX is set.
+bench: deps kernel $(if $(MARROW_SKIP_LINUX),,linux-test-prereqs $(MWBENCH))
+	@$(PYTHON) bench/report.py --kernel $(KERNEL) --build $(BUILD) \
+		$(if $(MARROW_SKIP_LINUX),,--linux $(LINUX_BUILD))
 
 LINT_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
