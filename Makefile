@@ -45,6 +45,9 @@ UNIT_LIBS := -lcmocka
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_TEST_SRCS))
 UNIT_LIB_OBJS := $(patsubst %,$(BUILD)/unit/lib/%.o,$(UNIT_LIB_SRCS))
 
+# Host fuzzing with libFuzzer: `make fuzz`, and a bounded run in `make test`.
+include mk/fuzz.mk
+
 # The Windows driver and its tool, with Debian's mingw-w64 (docs/windows.md).
 # The core and the platform are compiled as for the kernel (freestanding,
 # no SSE, no red zone), with the Microsoft x64 ABI that mingw defaults to;
