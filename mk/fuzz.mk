@@ -11,13 +11,13 @@ FUZZ_CC := clang-14
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 2
 FUZZ_TEST_SECONDS ?= 4
-FUZZ_TARGETS := mb2
+FUZZ_TARGETS := mb2 pe
 
 # The code under test, per target.
 FUZZ_SRCS_insn := src/hook/insn.c
 FUZZ_SRCS_tramp := src/hook/insn.c src/hook/trampoline.c
 FUZZ_SRCS_mb2 := src/platform/baremetal/mb2.c
-FUZZ_SRCS_pe := src/core/pe.c
+FUZZ_SRCS_pe := src/core/pe.c src/core/pattern.c src/platform/windows/win_ssdt.c
 FUZZ_SRCS_pattern := src/core/pattern.c
 FUZZ_SRCS_guest_walk := src/core/guest_walk.c
 FUZZ_SRCS_mtrr := src/ept/mtrr.c
