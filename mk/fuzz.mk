@@ -11,7 +11,7 @@ FUZZ_CC := clang-14
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 2
 FUZZ_TEST_SECONDS ?= 4
-FUZZ_TARGETS := mb2 pe pattern
+FUZZ_TARGETS := mb2 pe pattern guest_walk mtrr
 
 # The code under test, per target.
 FUZZ_SRCS_insn := src/hook/insn.c
