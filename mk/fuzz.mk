@@ -11,7 +11,7 @@ FUZZ_CC := clang-14
 FUZZ_SECONDS ?= 600
 FUZZ_JOBS ?= 2
 FUZZ_TEST_SECONDS ?= 4
-FUZZ_TARGETS := mb2 pe pattern guest_walk mtrr
+FUZZ_TARGETS := insn tramp mb2 pe pattern guest_walk mtrr
 
 # The code under test, per target.
 FUZZ_SRCS_insn := src/hook/insn.c
@@ -22,7 +22,14 @@ FUZZ_SRCS_pattern := src/core/pattern.c
 FUZZ_SRCS_guest_walk := src/core/guest_walk.c
 FUZZ_SRCS_mtrr := src/ept/mtrr.c
 # Test code the harness links besides the code under test.
+FUZZ_EXTRA_insn := tests/fuzz/llvm_x86.c
 FUZZ_EXTRA_mtrr := tests/common/mtrr_ref.c
+
+# The decoder's second opinion is LLVM's disassembler (llvm-14-dev).
+LLVM_DIR := /usr/lib/llvm-14
+FUZZ_LIBS_insn := -L$(LLVM_DIR)/lib -lLLVM-14
+$(BUILD)/fuzz/obj/tests/fuzz/llvm_x86.c.o: FUZZ_CFLAGS += -isystem $(LLVM_DIR)/include
+$(BUILD)/fuzz-cov/obj/tests/fuzz/llvm_x86.c.o: FUZZ_COV_CFLAGS += -isystem $(LLVM_DIR)/include
 
 FUZZ_BASE_CFLAGS := -std=gnu11 -O1 -g $(WARN) -I. -Isrc -Iinclude -Itests \
 	-fno-omit-frame-pointer -MMD -MP

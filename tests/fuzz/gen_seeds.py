@@ -15,7 +15,9 @@ import os
 import re
 import shutil
 import struct
+import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -174,9 +176,53 @@ def seeds_guest_walk(build):
     write("guest_walk", "no_paging", walk_seed(0, 32, 0, 0x2ff0, 0x40, Memory(4)))
 
 
+def merged(target, build, candidates):
+    """Keeps the candidates that add coverage to the target's corpus
+    (libFuzzer -merge=1 with the built harness)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, data in enumerate(candidates):
+            with open(os.path.join(tmp, f"{i:05d}"), "wb") as f:
+                f.write(data)
+        out = os.path.join(CORPUS, target)
+        os.makedirs(out, exist_ok=True)
+        subprocess.run([os.path.join(build, "fuzz", f"fuzz_{target}"), "-merge=1", out, tmp],
+                       check=True, capture_output=True)
+
+
+def seeds_insn(build):
+    """The decoder's table of encodings as GNU as assembled them
+    (tests/unit/fixtures/insn_table.h), one instruction per input."""
+    text = open(os.path.join(ROOT, "tests/unit/fixtures/insn_table.h")).read()
+    cases = [bytes(int(x, 16) for x in re.findall(r"\\x([0-9a-f]{2})", lit))
+             for lit in re.findall(r'^\s*"((?:\\x[0-9a-f]{2})+)"', text, re.M)]
+    merged("insn", build, cases)
+
+
+# --- Trampolines (fuzz_tramp.c): min_len - 1, placement, code address,
+# placement value, out_cap selector, code size selector, then the code.
+TRAMP_NEAR, TRAMP_FAR = 0, 3
+CODE_ADDR = 0xffffffff81234000
+
+
+def tramp_seed(min_len, how, where, code):
+    return struct.pack("<BBQQHH", min_len - 1, how, CODE_ADDR, where, 0x8000, 0x8000) + code
+
+
+def seeds_tramp(build):
+    """Each of the trampoline builder's assembled cases
+    (tests/unit/fixtures/tramp_cases.h) with a 5- and a 14-byte patch,
+    the trampoline near and 12 GiB away."""
+    text = open(os.path.join(ROOT, "tests/unit/fixtures/tramp_cases.h")).read()
+    cases = [c_bytes(body) for body in
+             re.findall(r"^static const uint8_t tc_\w+_bytes\[\] = \{([^}]*)\}", text, re.M)]
+    candidates = [tramp_seed(n, how, where, code) for code in cases for n in (5, 14)
+                  for how, where in ((TRAMP_NEAR, 0x10000), (TRAMP_FAR, (CODE_ADDR - (12 << 30))))]
+    merged("tramp", build, candidates)
+
+
 TARGETS = {
     "mb2": seeds_mb2, "pe": seeds_pe, "pattern": seeds_pattern, "mtrr": seeds_mtrr,
-    "guest_walk": seeds_guest_walk,
+    "guest_walk": seeds_guest_walk, "insn": seeds_insn, "tramp": seeds_tramp,
 }
 
 
