@@ -432,7 +432,14 @@ static enum insn_status insn_check_0f(const struct insn *in, uint8_t *attr)
 	switch (in->opcode) {
 	case 0x78:
 		/* 66: EXTRQ xmm, imm8, imm8; F2: INSERTQ xmm, xmm, imm8, imm8
-		 * (AMD SSE4a, register forms only). Without a prefix: VMREAD. */
+		 * (AMD SSE4a, register forms only). Without a prefix: VMREAD.
+		 * F3 0F 78 is neither: VMREAD is NP (#UD with F3, SDM 3C
+		 * VMREAD) and AMD assigns no F3 form. With a 66 as well, LLVM
+		 * reads a 2-immediate EXTRQ where this read a VMREAD: its
+		 * length would be a guess, so it is refused (found by
+		 * tests/fuzz/fuzz_insn). */
+		if (in->mandatory == 0xF3)
+			return INSN_ERR_INVALID;
 		if (in->mandatory != 0x66 && in->mandatory != 0xF2)
 			return INSN_OK;
 		if ((in->modrm >> 6) != 3 || (in->mandatory == 0x66 && reg != 0))

@@ -468,6 +468,18 @@ static void test_invalid(void **state)
 	assert_int_equal(STATUS("\x66\x0f\x78\xc8\x01\x02"), INSN_ERR_INVALID); /* extrq /1 */
 	assert_int_equal(STATUS("\x66\x0f\x78\x00\x01\x02"), INSN_ERR_INVALID); /* extrq mem */
 
+	/* F3 0F 78: VMREAD is NP and AMD has no F3 form; whether 66 or F2 is
+	 * also there and in which order, the length would be a guess (found
+	 * by fuzz_insn: F3 F3 F3 F3 64 64 66 0F 78 C5 68 65, which LLVM reads
+	 * as a 12-byte EXTRQ and the decoder read as a 10-byte VMREAD). */
+	assert_int_equal(STATUS("\xf3\xf3\xf3\xf3\x64\x64\x66\x0f\x78\xc5\x68\x65"),
+			 INSN_ERR_INVALID);
+	assert_int_equal(STATUS("\xf3\x0f\x78\xc0"), INSN_ERR_INVALID);
+	assert_int_equal(STATUS("\x66\xf3\x0f\x78\xc0\x01\x02"), INSN_ERR_INVALID);
+	assert_int_equal(STATUS("\xf2\xf3\x0f\x78\xc1\x01\x02"), INSN_ERR_INVALID);
+	assert_int_equal(STATUS("\xf3\xf2\x0f\x78\xc1\x01\x02"), INSN_OK); /* insertq */
+	assert_int_equal(STATUS("\x66\xf2\x0f\x78\xc1\x01\x02"), INSN_OK); /* insertq */
+
 	/* LOCK only on a memory destination of a lockable instruction. */
 	assert_int_equal(STATUS("\xf0\x90"), INSN_ERR_INVALID);
 	assert_int_equal(STATUS("\xf0\x01\xc0"), INSN_ERR_INVALID);
