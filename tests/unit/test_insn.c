@@ -239,6 +239,12 @@ static void test_rip_relative_and_branches(void **state)
 	DECODE(in, "\x66\xc7\xf8\x00\x01"); /* xbegin rel16 */
 	assert_int_equal(in.rel_offset, 3);
 	assert_int_equal(in.rel_size, 2);
+	/* REX.W wins over 66: rel32 (found by fuzz_insn; objdump and LLVM agree). */
+	DECODE(in, "\x66\x4f\xc7\xf8\x93\x74\x73\x61");
+	assert_int_equal(in.rel_offset, 4);
+	assert_int_equal(in.rel_size, 4);
+	DECODE(in, "\x66\x48\xc7\xf8\x00\x01\x00\x00");
+	assert_int_equal(in.rel_size, 4);
 	DECODE(in, "\xc6\xf8\x12"); /* xabort imm8 */
 	assert_false(in.rel_branch);
 	assert_int_equal(in.imm_size, 1);
