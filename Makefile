@@ -75,7 +75,7 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
-.PHONY: all deps kernel iso run test unit lint format clean windows bench
+.PHONY: all deps kernel iso run test unit lint format clean windows bench fuzz
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -165,10 +165,12 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB_OBJS)
 unit: deps $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --only unit $(UNIT_BINS)
 
-# Everything: unit tests, the guest suites on the model x CPU-count matrix,
-# the runners' own end-to-end checks. One closing line: N passed, N failed.
-test: deps kernel windows $(UNIT_BINS)
+# Everything: unit tests, a bounded run of every fuzzer, the guest suites on
+# the model x CPU-count matrix, the runners' own end-to-end checks. One
+# closing line: N passed, N failed.
+test: deps kernel windows $(UNIT_BINS) $(FUZZ_BINS)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
+		--fuzz $(BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --fuzz-targets "$(FUZZ_TARGETS)" \
 		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
 
 # Instruction counts per exit and per CPU model, into docs/benchmarks.md.

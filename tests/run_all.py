@@ -10,6 +10,9 @@
    as PE images (tests/e2e/windows/pecheck.py), every check also shown to
    reject a bad image; cppcheck of the Windows layer's pure sources (which
    `make lint` skips with the rest of src/platform/windows).
+5. fuzz: each libFuzzer harness of tests/fuzz for a few seconds, its
+   committed corpus (seeds and every input that once failed) replayed
+   first (tests/fuzz/run.py; `make fuzz` is the long run).
 
 MARROW_MATRIX="model:cpus[:MiB],..." narrows the matrix for a quick local run.
 """
@@ -23,6 +26,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "e2e"))
 import bochs  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, "fuzz"))
+import run as fuzz_run  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 # Every model with 1 and 4 CPUs and 128 MiB, and one large-memory machine
@@ -215,7 +221,11 @@ def main():
     ap.add_argument("--guest-tests", default="all")
     ap.add_argument("--windows", metavar="BUILD",
                     help="check the Windows build under BUILD/windows (make windows)")
-    ap.add_argument("--only", choices=("unit", "guest", "e2e", "windows"))
+    ap.add_argument("--fuzz", metavar="BUILD",
+                    help="run the fuzzers built under BUILD/fuzz (mk/fuzz.mk)")
+    ap.add_argument("--fuzz-seconds", type=int, default=4, help="per fuzz target")
+    ap.add_argument("--fuzz-targets", default="", help="space-separated fuzz targets")
+    ap.add_argument("--only", choices=("unit", "guest", "e2e", "windows", "fuzz"))
     ap.add_argument("unit_bins", nargs="*")
     args = ap.parse_args()
 
@@ -228,6 +238,10 @@ def main():
         run_windows(tally, args.windows)
     if args.only == "windows" and not args.windows:
         ap.error("--windows is needed for the windows layer")
+    if args.only in (None, "fuzz") and args.fuzz:
+        fuzz_run.run_bounded(tally, args.fuzz, args.fuzz_seconds, args.fuzz_targets.split())
+    if args.only == "fuzz" and not (args.fuzz and args.fuzz_targets.split()):
+        ap.error("--fuzz and --fuzz-targets are needed for the fuzz layer")
     if args.only in (None, "guest", "e2e") and not args.kernel:
         ap.error("--kernel is needed for the guest and e2e layers")
     if args.only in (None, "guest"):
