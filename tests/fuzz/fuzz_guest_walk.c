@@ -8,6 +8,9 @@
  * gpa 0 (64 KiB; the rest of it zero). Memory is either just those 64 KiB
  * (other addresses unreadable) or those 64 KiB repeated over every address,
  * so that any table pointer reaches fuzzed entries. Checked:
+ *  - every walk gives what a reference walk written here from the SDM's
+ *    tables of entry formats gives (a list of levels per paging mode):
+ *    the same status, the same gpa and page size;
  *  - table reads: at most 5 per walk, 4 or 8 bytes, naturally aligned,
  *    below 2^MAXPHYADDR; data reads and writes never cross a 4 KiB page;
  *  - a translation: below 2^MAXPHYADDR, a page size the mode has, the
@@ -136,6 +139,141 @@ static void check_translation(const struct guest_paging *gp, uint64_t gva, struc
 			   (unsigned long long)w.gpa);
 }
 
+/* The reference walk, written here from the SDM's tables of paging-
+ * structure entries (3A 4.3 Tables 4-4 to 4-6, 4.4.2 Tables 4-8 to 4-11,
+ * 4.5.4 Tables 4-15 to 4-20) as a list of levels per mode, and the access
+ * rules of 4.6. */
+struct ref_level {
+	unsigned shift; /* the first linear-address bit this level's index takes */
+	unsigned index_bits;
+	unsigned entry_size;
+	bool may_map; /* PS may map a page here */
+	bool rights;  /* the entry has R/W, U/S and XD (a PAE PDPTE has none) */
+};
+
+static const struct ref_level lv_32[] = { { 22, 10, 4, true, true }, { 12, 10, 4, false, true } };
+static const struct ref_level lv_pae[] = { { 30, 2, 8, false, false },
+					   { 21, 9, 8, true, true },
+					   { 12, 9, 8, false, true } };
+static const struct ref_level lv_5[] = { { 48, 9, 8, false, true },
+					 { 39, 9, 8, false, true },
+					 { 30, 9, 8, true, true },
+					 { 21, 9, 8, true, true },
+					 { 12, 9, 8, false, true } };
+
+static uint64_t ref_bits(unsigned hi, unsigned lo)
+{
+	return hi < lo ? 0 : (~0ull >> (63 - hi)) & (~0ull << lo);
+}
+
+/* The bits of a present entry that must be 0 (4.3, 4.4.2, 4.5.4). */
+static uint64_t ref_reserved(const struct guest_paging *gp, const struct ref_level *l,
+			     unsigned level, bool large, bool pae)
+{
+	unsigned bits = gp->maxphyaddr;
+	bool nxe = gp->efer & EFER_NXE;
+
+	if (l->entry_size == 4) /* 32-bit paging: only a 4 MiB PDE has any */
+		return large ? (1ull << 21) | ref_bits(20, 13 + (bits < 40 ? bits - 32 : 8)) : 0;
+	if (pae && level == 0) /* the PDPTE */
+		return ref_bits(63, bits) | 0x1e6;
+	uint64_t r = ref_bits(pae ? 62 : 51, bits) | (nxe ? 0 : 1ull << 63);
+	if (!l->may_map && l->shift > 21) /* PML5E, PML4E: PS is reserved */
+		r |= 1ull << 7;
+	if (large)
+		r |= ref_bits(l->shift - 1, 13);
+	return r;
+}
+
+static enum walk_status ref_walk(const struct guest_paging *gp, uint64_t gva, unsigned access,
+				 uint64_t *gpa, uint64_t *size)
+{
+	const struct ref_level *lv;
+	unsigned n, bits = gp->maxphyaddr;
+	bool pae = false, w = true, u = true, xd = false;
+	uint64_t table;
+
+	if (bits < 32 || bits > 52)
+		return WALK_UNSUPPORTED_MODE;
+	if (!(gp->cr0 & CR0_PG)) {
+		if (gva >> 32)
+			return WALK_NONCANONICAL;
+		*gpa = gva;
+		*size = PAGE_SIZE;
+		return WALK_OK;
+	}
+	if (!(gp->cr4 & CR4_PAE)) {
+		if (gp->efer & EFER_LME)
+			return WALK_UNSUPPORTED_MODE;
+		lv = lv_32, n = 2, table = gp->cr3 & 0xfffff000ull;
+	} else if (!(gp->efer & EFER_LME)) {
+		lv = lv_pae, n = 3, table = gp->cr3 & 0xffffffe0ull, pae = true;
+	} else {
+		unsigned va_bits = (gp->cr4 & CR4_LA57) ? 57 : 48;
+		lv = (gp->cr4 & CR4_LA57) ? lv_5 : lv_5 + 1, n = (gp->cr4 & CR4_LA57) ? 5 : 4;
+		if (gva >> (va_bits - 1) != 0 && gva >> (va_bits - 1) != (~0ull >> (va_bits - 1)))
+			return WALK_NONCANONICAL;
+		table = gp->cr3 & ref_bits(bits - 1, 12);
+	}
+	if (n != 4 && n != 5 && gva >> 32)
+		return WALK_NONCANONICAL;
+	for (unsigned i = 0; i < n; i++) {
+		const struct ref_level *l = &lv[i];
+		uint64_t e = 0;
+		uint64_t index = (gva >> l->shift) & ((1ull << l->index_bits) - 1);
+		if (!rd(table + index * l->entry_size, &e, l->entry_size, &m))
+			return WALK_UNREADABLE_TABLE;
+		if (!(e & 1))
+			return WALK_NOT_PRESENT;
+		bool large =
+			l->may_map && (e & 0x80) && (l->entry_size == 8 || (gp->cr4 & CR4_PSE));
+		if (e & ref_reserved(gp, l, i, large, pae))
+			return WALK_RESERVED_BIT;
+		if (l->rights) {
+			w &= (e >> 1) & 1;
+			u &= (e >> 2) & 1;
+			xd |= l->entry_size == 8 && (e >> 63);
+		}
+		if (large || i + 1 == n) {
+			uint64_t frame;
+			if (l->entry_size == 4 && large) /* PSE-36: 39:32 in bits 20:13 */
+				frame = (e & 0xffc00000ull) | ((e >> 13) & 0xff) << 32;
+			else if (l->entry_size == 4)
+				frame = e & 0xfffff000ull;
+			else
+				frame = e & ref_bits(bits - 1, l->shift);
+			*size = 1ull << l->shift;
+			*gpa = frame | (gva & (*size - 1));
+			break;
+		}
+		table = l->entry_size == 4 ? e & 0xfffff000ull : e & ref_bits(bits - 1, 12);
+	}
+	bool user = gp->cpl == 3 || (access & WALK_ACC_USER);
+	if (user && !u)
+		return WALK_PROTECTION;
+	if ((access & WALK_ACC_WRITE) && !w && (user || (gp->cr0 & CR0_WP)))
+		return WALK_PROTECTION;
+	if ((access & WALK_ACC_EXEC) && xd)
+		return WALK_PROTECTION;
+	return WALK_OK;
+}
+
+static void check_against_reference(const struct guest_paging *gp, uint64_t gva, unsigned access,
+				    struct walked got)
+{
+	uint64_t gpa = 0x5a5a, size = 0x5a5a;
+	enum walk_status st = ref_walk(gp, gva, access, &gpa, &size);
+
+	FUZZ_CHECK(got.st == st, "walk of %#llx for %#x: %s, reference %s", (unsigned long long)gva,
+		   access, walk_status_str(got.st), walk_status_str(st));
+	if (st == WALK_OK)
+		FUZZ_CHECK(got.gpa == gpa && got.page_size == size,
+			   "walk of %#llx: %#llx in a %#llx page, reference %#llx in %#llx",
+			   (unsigned long long)gva, (unsigned long long)got.gpa,
+			   (unsigned long long)got.page_size, (unsigned long long)gpa,
+			   (unsigned long long)size);
+}
+
 static const unsigned accesses[] = {
 	0,
 	WALK_ACC_READ,
@@ -156,6 +294,7 @@ static void check_walks(const struct guest_paging *gp, uint64_t gva, uint64_t ot
 	FUZZ_CHECK(walk_status_str(base.st) != NULL, "no status string");
 	for (size_t i = 0; i < sizeof(accesses) / sizeof(accesses[0]); i++) {
 		w[i] = walk(gp, gva, accesses[i]);
+		check_against_reference(gp, gva, accesses[i], w[i]);
 		if (base.st != WALK_OK && base.st != WALK_PROTECTION) {
 			FUZZ_CHECK(w[i].st == base.st, "access %#x: %s, without: %s", accesses[i],
 				   walk_status_str(w[i].st), walk_status_str(base.st));
