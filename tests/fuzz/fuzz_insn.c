@@ -249,7 +249,7 @@ static enum insn_status decode_copy(const uint8_t *c, size_t n, struct insn *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t max = size < MAX_AVAIL ? size : MAX_AVAIL;
-	struct insn first, in;
+	struct insn first = zero, in;
 	enum insn_status answer = INSN_ERR_TRUNCATED;
 	size_t decided = 0;
 

@@ -61,6 +61,7 @@ void llvm_x86_decode(const uint8_t *code, size_t avail, struct llvm_insn *out)
 
 	memcpy(buf, code, n);
 	memset(out, 0, sizeof(*out));
+	/* cppcheck-suppress knownConditionTrueFalse ; it assumes a caller's avail of 0 */
 	while (at < n) {
 		size_t len = LLVMDisasmInstruction(llvm_x86_context(), buf + at, n - at, 0x1000,
 						   out->text, sizeof(out->text));
