@@ -72,4 +72,5 @@ fuzz: fuzz-build
 	@$(PYTHON) tests/fuzz/run.py --build $(BUILD) --seconds $(FUZZ_SECONDS) \
 		--jobs $(FUZZ_JOBS) --keep-corpus --coverage $(FUZZ_TARGETS)
 
--include $(patsubst %,$(BUILD)/fuzz/obj/%.d,$(foreach t,$(FUZZ_TARGETS),tests/fuzz/fuzz_$(t).c $(FUZZ_SRCS_$(t)) $(FUZZ_EXTRA_$(t))))
+FUZZ_ALL_SRCS := $(sort $(foreach t,$(FUZZ_TARGETS),tests/fuzz/fuzz_$(t).c $(FUZZ_SRCS_$(t)) $(FUZZ_EXTRA_$(t))))
+-include $(patsubst %,$(BUILD)/fuzz/obj/%.d,$(FUZZ_ALL_SRCS)) $(patsubst %,$(BUILD)/fuzz-cov/obj/%.d,$(FUZZ_ALL_SRCS))
