@@ -227,6 +227,12 @@ static bool llvm_comparable(const struct insn *in, const uint8_t *c, const struc
 	 * tables (C5 F9 C9 as BSWAP, C5 79 30 as WRMSR), not as VEX. */
 	if (in->vex_len && !vex_mnemonic(l->mnemonic))
 		return false;
+	/* 66 as the mandatory prefix with another prefix between it and a
+	 * REX.W: LLVM no longer takes 66 as mandatory (66 2E 48 0F 78 C0 is
+	 * a VMREAD to LLVM, an EXTRQ with two imm8 to objdump and the decoder,
+	 * as it is to both without the 2E). */
+	if (in->mandatory == 0x66 && (in->rex & INSN_REX_W) && c[in->prefix_len - 1] != 0x66)
+		return false;
 	/* 66 with F2/F3 on a one-byte opcode: 66 sets the operand size
 	 * (SDM 2A 2.1.1; 66 F3 C7 /0 takes an imm16), LLVM drops it. */
 	if (in->map == INSN_MAP_ONE && (in->prefixes & INSN_PFX_OPSIZE) &&
