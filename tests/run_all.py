@@ -342,8 +342,6 @@ def main():
     POOL = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     if args.only == "windows" and not args.windows:
         ap.error("--windows is needed for the windows layer")
-    if args.only in (None, "fuzz") and args.fuzz:
-        fuzz_run.run_bounded(tally, args.fuzz, args.fuzz_seconds, args.fuzz_targets.split())
     if args.only == "fuzz" and not (args.fuzz and args.fuzz_targets.split()):
         ap.error("--fuzz and --fuzz-targets are needed for the fuzz layer")
     if args.only in (None, "guest", "e2e") and not args.kernel:
@@ -362,6 +360,9 @@ def main():
         run_unit(tally, args.unit_bins)
     if args.only in (None, "windows") and args.windows:
         run_windows(tally, args.windows)
+    # The fuzzers run for a fixed time each, alongside the Bochs runs.
+    if args.only in (None, "fuzz") and args.fuzz:
+        fuzz_run.run_bounded(tally, args.fuzz, args.fuzz_seconds, args.fuzz_targets.split())
     if args.only is None and not args.linux:
         print("linux: skipped (MARROW_SKIP_LINUX is set)")
     for finish in finishers:
