@@ -45,6 +45,9 @@ UNIT_LIBS := -lcmocka
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_TEST_SRCS))
 UNIT_LIB_OBJS := $(patsubst %,$(BUILD)/unit/lib/%.o,$(UNIT_LIB_SRCS))
 
+# Host fuzzing with libFuzzer: `make fuzz`, and a bounded run in `make test`.
+include mk/fuzz.mk
+
 # The Windows driver and its tool, with Debian's mingw-w64 (docs/windows.md).
 # The core and the platform are compiled as for the kernel (freestanding,
 # no SSE, no red zone), with the Microsoft x64 ABI that mingw defaults to;
@@ -72,7 +75,7 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
-.PHONY: fuzz-guest all deps kernel iso run test unit lint format clean windows bench \
+.PHONY: fuzz fuzz-guest all deps kernel iso run test unit lint format clean windows bench \
 	linux linux-test-prereqs linux-e2e
 
 # The Linux module and its tools (docs/linux.md). marrow.ko is built by
@@ -211,11 +214,12 @@ linux-test-prereqs: linux $(MWTEST)
 linux-e2e: deps linux-test-prereqs
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --only linux --linux $(LINUX_BUILD)
 
-# Everything: unit tests, the guest suites on the model x CPU-count matrix,
-# the runners' own end-to-end checks, the Windows build's checks, Linux end
-# to end. One closing line: N passed, N failed.
-test: deps kernel windows $(UNIT_BINS) $(if $(MARROW_SKIP_LINUX),,linux-test-prereqs)
+# Everything: unit tests, the Windows build's checks, a bounded run of every
+# fuzzer, the guest suites on the model x CPU-count matrix, Linux end to end,
+# the runners' own end-to-end checks. One closing line: N passed, N failed.
+test: deps kernel windows $(UNIT_BINS) $(FUZZ_BINS) $(if $(MARROW_SKIP_LINUX),,linux-test-prereqs)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
+		--fuzz $(BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --fuzz-targets "$(FUZZ_TARGETS)" \
 		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" \
 		$(if $(MARROW_SKIP_LINUX),,--linux $(LINUX_BUILD)) $(UNIT_BINS)
 

@@ -10,7 +10,10 @@
    as PE images (tests/e2e/windows/pecheck.py), every check also shown to
    reject a bad image; cppcheck of the Windows layer's pure sources (which
    `make lint` skips with the rest of src/platform/windows).
-5. linux: Debian's own kernel booted in Bochs (corei7_skylake_x, 1 and 2
+5. fuzz: each libFuzzer harness of tests/fuzz for a few seconds, its
+   committed corpus (seeds and every input that once failed) replayed
+   first (tests/fuzz/run.py; `make fuzz` is the long run).
+6. linux: Debian's own kernel booted in Bochs (corei7_skylake_x, 1 and 2
    CPUs) runs tests/e2e/linux/init.sh: marrow.ko loaded, marrowctl used,
    the kernel kept running, unloaded, loaded again (docs/linux.md); and
    marrowctl's answers on this host, where no marrow runs.
@@ -31,6 +34,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "e2e"))
 import bochs  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, "fuzz"))
+import run as fuzz_run  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 # Every model with 1 and 4 CPUs and 128 MiB, and one large-memory machine
@@ -318,7 +324,11 @@ def main():
     ap.add_argument("--guest-tests", default="all")
     ap.add_argument("--windows", metavar="BUILD",
                     help="check the Windows build under BUILD/windows (make windows)")
-    ap.add_argument("--only", choices=("unit", "guest", "e2e", "windows", "linux"))
+    ap.add_argument("--fuzz", metavar="BUILD",
+                    help="run the fuzzers built under BUILD/fuzz (mk/fuzz.mk)")
+    ap.add_argument("--fuzz-seconds", type=int, default=4, help="per fuzz target")
+    ap.add_argument("--fuzz-targets", default="", help="space-separated fuzz targets")
+    ap.add_argument("--only", choices=("unit", "guest", "e2e", "windows", "fuzz", "linux"))
     ap.add_argument("--linux", metavar="DIR",
                     help="run the Linux layer with marrow.ko, marrowctl and mwtest from DIR")
     ap.add_argument("unit_bins", nargs="*")
@@ -332,6 +342,8 @@ def main():
     POOL = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     if args.only == "windows" and not args.windows:
         ap.error("--windows is needed for the windows layer")
+    if args.only == "fuzz" and not (args.fuzz and args.fuzz_targets.split()):
+        ap.error("--fuzz and --fuzz-targets are needed for the fuzz layer")
     if args.only in (None, "guest", "e2e") and not args.kernel:
         ap.error("--kernel is needed for the guest and e2e layers")
     if args.only == "linux" and not args.linux:
@@ -348,6 +360,9 @@ def main():
         run_unit(tally, args.unit_bins)
     if args.only in (None, "windows") and args.windows:
         run_windows(tally, args.windows)
+    # The fuzzers run for a fixed time each, alongside the Bochs runs.
+    if args.only in (None, "fuzz") and args.fuzz:
+        fuzz_run.run_bounded(tally, args.fuzz, args.fuzz_seconds, args.fuzz_targets.split())
     if args.only is None and not args.linux:
         print("linux: skipped (MARROW_SKIP_LINUX is set)")
     for finish in finishers:

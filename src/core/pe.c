@@ -277,7 +277,9 @@ const void *pe_rva_ptr(const struct pe_image *img, uint32_t rva, size_t len)
 		return NULL;
 	size_t avail;
 	const uint8_t *data = pe_section_data(img, &s, &avail);
-	if (end > (uint64_t)s.virtual_address + avail)
+	/* A section with no file data (.bss) has nothing to point into: data
+	 * is NULL, and NULL + 0 for len 0 was undefined (found by fuzz_pe). */
+	if (!data || end > (uint64_t)s.virtual_address + avail)
 		return NULL;
 	return data + (rva - s.virtual_address);
 }

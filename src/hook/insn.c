@@ -23,7 +23,7 @@ enum insn_ops {
 	OPS_GRP3,   /* F6/F7: an immediate for /0 and /1 (TEST) only */
 	OPS_REL8,   /* rel8 */
 	OPS_REL32,  /* rel32: in 64-bit mode Intel ignores 66 on near branches */
-	OPS_XBEGIN, /* rel16 with 66, else rel32 (SDM 2D XBEGIN) */
+	OPS_XBEGIN, /* rel16 with a 16-bit operand size, else rel32 (SDM 2D XBEGIN) */
 };
 
 #define A_OPS 0x0f
@@ -432,7 +432,14 @@ static enum insn_status insn_check_0f(const struct insn *in, uint8_t *attr)
 	switch (in->opcode) {
 	case 0x78:
 		/* 66: EXTRQ xmm, imm8, imm8; F2: INSERTQ xmm, xmm, imm8, imm8
-		 * (AMD SSE4a, register forms only). Without a prefix: VMREAD. */
+		 * (AMD SSE4a, register forms only). Without a prefix: VMREAD.
+		 * F3 0F 78 is neither: VMREAD is NP (#UD with F3, SDM 3C
+		 * VMREAD) and AMD assigns no F3 form. With a 66 as well, LLVM
+		 * reads a 2-immediate EXTRQ where this read a VMREAD: its
+		 * length would be a guess, so it is refused (found by
+		 * tests/fuzz/fuzz_insn). */
+		if (in->mandatory == 0xF3)
+			return INSN_ERR_INVALID;
 		if (in->mandatory != 0x66 && in->mandatory != 0xF2)
 			return INSN_OK;
 		if ((in->modrm >> 6) != 3 || (in->mandatory == 0x66 && reg != 0))
@@ -552,7 +559,10 @@ static enum insn_status insn_operands(struct insn_cursor *c, struct insn *in, ui
 	case OPS_REL32:
 		return insn_rel(c, in, 4);
 	case OPS_XBEGIN:
-		return insn_rel(c, in, (in->prefixes & INSN_PFX_OPSIZE) ? 2 : 4);
+		/* rel16 only with a 16-bit operand size: REX.W wins over 66
+		 * (SDM 2A 2.2.1.2), so 66 REX.W C7 F8 takes a rel32 (found by
+		 * tests/fuzz/fuzz_insn: the prefix alone gave rel16). */
+		return insn_rel(c, in, in->operand_size == 2 ? 2 : 4);
 	}
 	return INSN_OK;
 }

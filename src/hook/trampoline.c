@@ -146,7 +146,7 @@ static size_t tramp_enc_jmp(uint8_t *seq, uint64_t at, uint64_t target)
 
 /* Jcc (condition cc) from at to target: 0F 8x rel32, else the inverted
  * condition (cc ^ 1, SDM 2A Jcc: the conditions come in pairs) jumping with
- * rel8 over the absolute JMP. */
+ * rel8 over a JMP to the target. */
 static size_t tramp_enc_jcc(uint8_t *seq, uint64_t at, uint8_t cc, uint64_t target)
 {
 	int32_t rel;
@@ -157,9 +157,14 @@ static size_t tramp_enc_jcc(uint8_t *seq, uint64_t at, uint8_t cc, uint64_t targ
 		tramp_le_put(seq + 2, (uint32_t)rel, 4);
 		return 6;
 	}
+	/* The inverted Jcc jumps over the JMP, whichever form that takes: a
+	 * rel32 from at + 7 reaches at + 6 + 2^31, which one from at + 6 does
+	 * not, so it is not always the 14-byte form (found by
+	 * tests/fuzz/fuzz_tramp: a fixed 14 landed 9 bytes past a 5-byte JMP). */
+	size_t n = tramp_enc_jmp(seq + 2, at + 2, target);
 	seq[0] = (uint8_t)(OP_JCC8 | (cc ^ 1));
-	seq[1] = TRAMP_ABS_JMP_LEN;
-	return 2 + tramp_enc_jmp(seq + 2, at + 2, target);
+	seq[1] = (uint8_t)n;
+	return 2 + n;
 }
 
 /* CALL from at to target: E8 rel32, else CALL [RIP+2]; JMP +8; the target.

@@ -14,8 +14,9 @@
  *    in 32 bits; EIP-relative (with 67) is refused;
  *  - JMP rel8/rel32 becomes JMP rel32, or JMP [RIP+0] and the 8-byte target
  *    when rel32 does not reach;
- *  - Jcc rel8/rel32 becomes Jcc rel32, or the inverted Jcc rel8 over the
- *    absolute JMP;
+ *  - Jcc rel8/rel32 becomes Jcc rel32, or the inverted Jcc rel8 over a
+ *    JMP to the target (the absolute form, or JMP rel32 where that reaches
+ *    from one byte further on: target = the Jcc's address + 6 + 2^31);
  *  - CALL rel32 stays CALL rel32, or becomes CALL [RIP+2]; JMP +8; the 8-byte
  *    target: either way the callee returns into the trampoline, right after
  *    the call, so the rest of the copied code runs as it did in place;

@@ -239,6 +239,12 @@ static void test_rip_relative_and_branches(void **state)
 	DECODE(in, "\x66\xc7\xf8\x00\x01"); /* xbegin rel16 */
 	assert_int_equal(in.rel_offset, 3);
 	assert_int_equal(in.rel_size, 2);
+	/* REX.W wins over 66: rel32 (found by fuzz_insn; objdump and LLVM agree). */
+	DECODE(in, "\x66\x4f\xc7\xf8\x93\x74\x73\x61");
+	assert_int_equal(in.rel_offset, 4);
+	assert_int_equal(in.rel_size, 4);
+	DECODE(in, "\x66\x48\xc7\xf8\x00\x01\x00\x00");
+	assert_int_equal(in.rel_size, 4);
 	DECODE(in, "\xc6\xf8\x12"); /* xabort imm8 */
 	assert_false(in.rel_branch);
 	assert_int_equal(in.imm_size, 1);
@@ -467,6 +473,18 @@ static void test_invalid(void **state)
 	assert_int_equal(STATUS("\x0f\xba\xc0\x01"), INSN_ERR_INVALID); /* 0F BA /0 */
 	assert_int_equal(STATUS("\x66\x0f\x78\xc8\x01\x02"), INSN_ERR_INVALID); /* extrq /1 */
 	assert_int_equal(STATUS("\x66\x0f\x78\x00\x01\x02"), INSN_ERR_INVALID); /* extrq mem */
+
+	/* F3 0F 78: VMREAD is NP and AMD has no F3 form; whether 66 or F2 is
+	 * also there and in which order, the length would be a guess (found
+	 * by fuzz_insn: F3 F3 F3 F3 64 64 66 0F 78 C5 68 65, which LLVM reads
+	 * as a 12-byte EXTRQ and the decoder read as a 10-byte VMREAD). */
+	assert_int_equal(STATUS("\xf3\xf3\xf3\xf3\x64\x64\x66\x0f\x78\xc5\x68\x65"),
+			 INSN_ERR_INVALID);
+	assert_int_equal(STATUS("\xf3\x0f\x78\xc0"), INSN_ERR_INVALID);
+	assert_int_equal(STATUS("\x66\xf3\x0f\x78\xc0\x01\x02"), INSN_ERR_INVALID);
+	assert_int_equal(STATUS("\xf2\xf3\x0f\x78\xc1\x01\x02"), INSN_ERR_INVALID);
+	assert_int_equal(STATUS("\xf3\xf2\x0f\x78\xc1\x01\x02"), INSN_OK); /* insertq */
+	assert_int_equal(STATUS("\x66\xf2\x0f\x78\xc1\x01\x02"), INSN_OK); /* insertq */
 
 	/* LOCK only on a memory destination of a lockable instruction. */
 	assert_int_equal(STATUS("\xf0\x90"), INSN_ERR_INVALID);

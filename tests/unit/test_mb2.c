@@ -283,6 +283,47 @@ static void test_modules_and_acpi(void **state)
 	assert_int_equal(info.rsdp_len, 36);
 }
 
+/* Found by fuzz_mb2 (tests/fuzz): an entry size near 2^32 wrapped
+ * `off + entry_size` in 32 bits, so a tag with no room for one entry gave
+ * garbage regions read from the tag's own header, and a 16-byte tag at the
+ * end of the buffer was read 20 bytes past its end (ASan: the buffer here
+ * is an exact-size heap copy). Such a tag holds no entry. */
+static void test_fuzz_mmap_entry_size_near_4g(void **state)
+{
+	(void)state;
+	struct builder b;
+	struct mb2_info info;
+	static const uint32_t sizes[] = { 0xffffffffu, 0xfffffff0u, 0x80000000u };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		begin(&b);
+		put32(&b, 6);
+		put32(&b, 16 + 24);
+		put32(&b, sizes[i]);
+		put32(&b, 0);
+		put64(&b, 0x1000); /* room for one 24-byte entry, not one of sizes[i] */
+		put64(&b, 0x2000);
+		put64(&b, MB2_MEM_AVAILABLE);
+		finish(&b);
+		assert_int_equal(mb2_parse(b.buf, b.len, &info), MB2_OK);
+		assert_int_equal(info.region_count, 0);
+
+		/* The tag alone, last before the end tag, in an exact-size copy. */
+		begin(&b);
+		put32(&b, 6);
+		put32(&b, 16);
+		put32(&b, sizes[i]);
+		put32(&b, 0);
+		finish(&b);
+		uint8_t *copy = malloc(b.len);
+		assert_non_null(copy);
+		memcpy(copy, b.buf, b.len);
+		assert_int_equal(mb2_parse(copy, b.len, &info), MB2_OK);
+		assert_int_equal(info.region_count, 0);
+		free(copy);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_tags),
 		cmocka_unit_test(test_too_many_regions),
 		cmocka_unit_test(test_modules_and_acpi),
+		cmocka_unit_test(test_fuzz_mmap_entry_size_near_4g),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -241,6 +241,36 @@ static void test_jcc_forms(void **state)
 	assert_int_equal(b.res.length, 16 * 16 + 14);
 }
 
+/* Found by fuzz_tramp (tests/fuzz): a Jcc whose target is exactly
+ * at + 6 + 2^31 from its relocated place misses rel32 by one byte, while the
+ * JMP after the inverted Jcc, a byte further on, reaches it with rel32:
+ * the inverted Jcc must jump over those 5 bytes, not over 14 (it landed 9
+ * bytes into the next instruction). One byte nearer, the near form. */
+static void test_jcc_far_edge(void **state)
+{
+	const struct tramp_case *tc = &tramp_cases[TC_JCC_ALL];
+	uint64_t target = NEAR_CODE + tc->insn_offsets[16];
+	uint64_t out = target - 6 - TWO_GIB; /* the first Jcc is at out */
+	struct built b;
+
+	(void)state;
+	build(TC_JCC_ALL, 2, NEAR_CODE, out, &b);
+	expect_ok(&b, TC_JCC_ALL);
+	assert_int_equal(b.res.insns[0].tramp_length, 7);
+	assert_int_equal(b.out[0], 0x70 + 1); /* jno: jo inverted */
+	assert_int_equal(b.out[1], 5);	      /* over the E9 rel32 */
+	assert_int_equal(b.out[2], 0xE9);
+	assert_int_equal(out + 7 + (int64_t)(int32_t)le32(b.out + 3), target);
+	assert_int_equal(b.res.back_offset, 7);
+	expect_jump_back(&b, NEAR_CODE, out);
+
+	build(TC_JCC_ALL, 2, NEAR_CODE, out + 1, &b);
+	expect_ok(&b, TC_JCC_ALL);
+	assert_int_equal(b.res.insns[0].tramp_length, 6);
+	assert_int_equal(b.out[1], 0x80);
+	assert_int_equal(out + 1 + 6 + (int64_t)(int32_t)le32(b.out + 2), target);
+}
+
 /* CALL rel32 near stays E8 to the same callee; far it becomes
  * CALL [RIP+2]; JMP +8; .quad callee, returning to the JMP +8. */
 static void test_call_forms(void **state)
@@ -1054,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_cover_follows_objdump),
 		cmocka_unit_test(test_endbr_exact),
 		cmocka_unit_test(test_jcc_forms),
+		cmocka_unit_test(test_jcc_far_edge),
 		cmocka_unit_test(test_call_forms),
 		cmocka_unit_test(test_jmp_forms),
 		cmocka_unit_test(test_loop_forms),

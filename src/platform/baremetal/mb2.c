@@ -63,7 +63,10 @@ static enum mb2_status parse_mmap(const uint8_t *tag, uint32_t size, struct mb2_
 	uint32_t entry_size = rd32(tag + 8);
 	if (entry_size < 20)
 		return MB2_ERR_BAD_MMAP;
-	for (uint32_t off = 16; off + entry_size <= size; off += entry_size) {
+	/* off <= size holds throughout, so `size - off` cannot wrap, whereas
+	 * `off + entry_size` did for an entry size near 2^32 (found by
+	 * tests/fuzz/fuzz_mb2: entries read past the tag and the buffer). */
+	for (uint32_t off = 16; entry_size <= size - off; off += entry_size) {
 		if (out->region_count == MB2_MAX_REGIONS)
 			return MB2_ERR_TOO_MANY;
 		struct mb2_region *r = &out->regions[out->region_count++];
