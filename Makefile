@@ -75,7 +75,7 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
-.PHONY: fuzz fuzz-guest all deps kernel iso run test unit lint format clean windows bench \
+.PHONY: fuzz fuzz-host fuzz-guest all deps kernel iso run test unit lint format clean windows bench \
 	linux linux-test-prereqs linux-e2e
 
 # The Linux module and its tools (docs/linux.md). marrow.ko is built by
@@ -239,6 +239,9 @@ lint: deps
 FUZZ_ITERS ?= 100000
 fuzz-guest: deps
 	bash scripts/fuzz_guest.sh $(FUZZ_ITERS)
+
+# Both long runs: libFuzzer on the host's parsers, then the guest fuzzers.
+fuzz: fuzz-host fuzz-guest
 
 format:
 	clang-format -i $(LINT_C)

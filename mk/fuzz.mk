@@ -63,12 +63,13 @@ $(BUILD)/fuzz-cov/fuzz_$(1): $(patsubst %,$(BUILD)/fuzz-cov/obj/%.o,tests/fuzz/f
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_TARGET_RULES,$(t))))
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz-host fuzz-build
 fuzz-build: deps $(FUZZ_BINS) $(FUZZ_COV_BINS)
 
-# The long run: every target for FUZZ_SECONDS, corpora kept in
+# The long host run: every target for FUZZ_SECONDS, corpora kept in
 # $(BUILD)/fuzz/corpus between runs, then coverage; a table at the end.
-fuzz: fuzz-build
+# `make fuzz` runs it, then the long guest fuzzers (Makefile).
+fuzz-host: fuzz-build
 	@$(PYTHON) tests/fuzz/run.py --build $(BUILD) --seconds $(FUZZ_SECONDS) \
 		--jobs $(FUZZ_JOBS) --keep-corpus --coverage $(FUZZ_TARGETS)
 
