@@ -24,6 +24,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector \
 KERNEL_ASFLAGS := -I. -Isrc -Iinclude -Isrc/platform/baremetal -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack \
 	-T src/platform/baremetal/linker.ld
+KERNEL_LOAD_ADDR := 0x1000000
 
 CORE_SRCS := $(wildcard src/core/*.c src/arch/x86/*.c src/vmx/*.c src/vmx/*.S src/ept/*.c src/hook/*.c)
 BM_SRCS := $(wildcard src/platform/baremetal/*.c src/platform/baremetal/*.S) \
@@ -72,7 +73,7 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
-.PHONY: all deps kernel iso run test unit lint format clean windows bench
+.PHONY: all deps kernel guests iso run test unit lint format clean windows bench
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -99,8 +100,35 @@ $(BUILD)/kernel/%.S.o: %.S
 
 $(KERNEL): $(KERNEL_OBJS) src/platform/baremetal/linker.ld
 	@echo "  LD      $@"
-	@$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+	@$(LD) $(KERNEL_LDFLAGS) --defsym=kernel_load_addr=$(KERNEL_LOAD_ADDR) -o $@ $(KERNEL_OBJS)
 	@grub-file --is-x86-multiboot2 $@ || { echo "$@ is not a multiboot2 kernel" >&2; rm -f $@; exit 1; }
+
+# The same kernel built to run as marrow's boot-time guest (docs/boot.md):
+# linked at GUEST_KERNEL_LOAD_ADDR, once with the multiboot2 header and once
+# with a multiboot header whose address fields GRUB and marrow load it by.
+GUEST_LOAD_ADDR := 0x2000000
+GUEST_MB1 := $(BUILD)/guest-mb1.elf
+GUEST_MB2 := $(BUILD)/guest-mb2.elf
+GUEST_KERNEL_OBJS := $(filter-out $(BUILD)/kernel/src/platform/baremetal/boot.S.o,$(KERNEL_OBJS))
+
+$(BUILD)/kernel/boot-mb1.S.o: src/platform/baremetal/boot.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (multiboot)"
+	@$(CC) $(KERNEL_ASFLAGS) -DBOOT_MULTIBOOT1 -c $< -o $@
+
+$(GUEST_MB2): $(KERNEL_OBJS) src/platform/baremetal/linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(KERNEL_LDFLAGS) --defsym=kernel_load_addr=$(GUEST_LOAD_ADDR) -o $@ $(KERNEL_OBJS)
+	@grub-file --is-x86-multiboot2 $@ || { echo "$@ is not a multiboot2 kernel" >&2; rm -f $@; exit 1; }
+
+$(GUEST_MB1): $(GUEST_KERNEL_OBJS) $(BUILD)/kernel/boot-mb1.S.o src/platform/baremetal/linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(KERNEL_LDFLAGS) --defsym=kernel_load_addr=$(GUEST_LOAD_ADDR) -o $@ \
+		$(GUEST_KERNEL_OBJS) $(BUILD)/kernel/boot-mb1.S.o
+	@grub-file --is-x86-multiboot $@ || { echo "$@ is not a multiboot kernel" >&2; rm -f $@; exit 1; }
+	@! grub-file --is-x86-multiboot2 $@ || { echo "$@ has a multiboot2 header" >&2; rm -f $@; exit 1; }
+
+guests: deps $(GUEST_MB1) $(GUEST_MB2)
 
 windows: deps $(WIN_SYS) $(WIN_CTL) $(WIN_FIXTURES)
 

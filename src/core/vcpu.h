@@ -82,6 +82,10 @@ struct vcpu {
 	volatile bool leave_requested;	 /* devirtualize at the next exit */
 	struct vcpu_step step;
 	uint8_t mtf_probe; /* enum mtf_probe: MW_HC_PROBE_MTF in progress */
+	/* Boot-time guest (core/boot_guest.h): this CPU's guest has been
+	 * handed its new start; it waits for a SIPI (as after INIT). */
+	bool handed_off;
+	volatile bool waiting_sipi;
 
 	struct log_ring log; /* over log_buffer, LOG_RING_PAGES pages */
 	void *log_buffer;
