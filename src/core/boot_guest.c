@@ -1,7 +1,7 @@
 /* Handing every CPU's guest a new start (boot_guest.h). */
 #include "boot_guest.h"
 
-#include "core/apic_root.h"
+#include "core/boot_apic.h"
 #include "core/hypercall.h"
 #include "core/marrow.h"
 #include "core/vcpu_launch.h"
@@ -81,6 +81,7 @@ enum mw_status mw_boot_start(const struct mw_boot_entry *e, struct mw_error *err
 static enum mw_status hide_marrow(struct vcpu *v)
 {
 	const struct mw_boot_config *b = mw.cfg.boot;
+	uint64_t apic = boot_apic_page();
 
 	for (unsigned i = 0; i < b->hidden_count; i++) {
 		const struct mw_phys_range *r = &b->hidden[i];
@@ -88,6 +89,10 @@ static enum mw_status hide_marrow(struct vcpu *v)
 		if (s != MW_OK)
 			return s;
 	}
+	/* The APIC page read-only: writes to it are emulated (boot_apic.h). */
+	enum mw_status s = ept_set_rights(v->ept, apic, 4096, EPT_READ | EPT_EXEC);
+	if (s != MW_OK)
+		return s;
 	for (unsigned i = 0; i < b->hidden_count; i++) {
 		const struct mw_phys_range *r = &b->hidden[i];
 		ept_set_rights(v->ept, r->base, r->end - r->base, 0);
@@ -116,11 +121,7 @@ static enum mw_status check_handoff(struct exit_ctx *c, uint64_t op, uint64_t gv
 
 static void park(struct exit_ctx *c)
 {
-	guest_state_init(c);
-	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
-	c->v->pending_nmis = 0;
-	__atomic_store_n(&c->v->waiting_sipi, true, __ATOMIC_RELEASE);
-	apic_root_init_reset();
+	boot_apic_init_cpu(c);
 	__atomic_fetch_add(&mw.boot_parked, 1, __ATOMIC_RELEASE);
 }
 
@@ -154,6 +155,7 @@ enum exit_action boot_handoff(struct exit_ctx *c, uint64_t op, uint64_t entry_gv
 		return EXIT_ADVANCE;
 	}
 	c->v->handed_off = true;
+	boot_apic_handoff(c->v);
 	if (op == BOOT_OP_PARK)
 		park(c);
 	else

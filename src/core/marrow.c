@@ -4,6 +4,7 @@
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
 #include "core/fmt.h"
+#include "core/boot_apic.h"
 #include "core/host_pt.h"
 #include "core/msr_bitmap.h"
 #include "core/mw_string.h"
@@ -306,6 +307,8 @@ static enum mw_status allocate_all(struct mw_error *err)
 		return err->status;
 	}
 	msr_bitmap_build(mw.msr_bitmap);
+	if (mw.cfg.boot)
+		boot_apic_msr_intercepts(mw.msr_bitmap);
 	/* In xAPIC mode root mode reaches the ICR through this mapping (NMIs
 	 * for MW_HC_DEVIRTUALIZE_ALL); x2APIC mode needs none. */
 	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC))

@@ -86,6 +86,16 @@ struct vcpu {
 	 * handed its new start; it waits for a SIPI (as after INIT). */
 	bool handed_off;
 	volatile bool waiting_sipi;
+	/* Started by a SIPI under Bochs 2.7, which leaves SMIs blocked
+	 * (exit_init_sipi.c): every exit clears that bit again. */
+	bool scrub_smi_blocking;
+	/* An INIT another CPU emulated for this one (core/boot_apic.c): set,
+	 * and the NMIs that make this CPU exit counted while in flight. */
+	volatile uint32_t init_pending;
+	volatile uint32_t init_kicks;
+	/* The guest's writes to registers marrow must know the value of:
+	 * logical destination and format (INIT targets), ICR high dword. */
+	uint32_t apic_ldr, apic_dfr, apic_icr_high;
 
 	struct log_ring log; /* over log_buffer, LOG_RING_PAGES pages */
 	void *log_buffer;

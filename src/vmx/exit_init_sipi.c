@@ -7,6 +7,7 @@
 #include "core/root_log.h"
 #include "exit.h"
 #include "guest_state.h"
+#include "host_idt.h"
 
 #define AR_CODE16 0x9b /* present, code, readable, accessed */
 
@@ -26,6 +27,7 @@ enum exit_action handle_init(struct exit_ctx *c)
 	guest_state_init(c);
 	c->v->pending_nmis = 0; /* INIT discards pending NMIs too */
 	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
+	__atomic_store_n(&c->v->waiting_sipi, true, __ATOMIC_RELEASE);
 	root_log(c->v, MW_LOG_INFO, "INIT: cpu %u waits for SIPI", c->v->index);
 	return EXIT_RESUME;
 }
@@ -41,6 +43,15 @@ enum exit_action handle_sipi(struct exit_ctx *c)
 	 * saved SMI blocking for the wait-for-SIPI state). */
 	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	__atomic_store_n(&c->v->waiting_sipi, false, __ATOMIC_RELEASE);
+	/* Bochs 2.7 takes the SIPI VM exit before it lifts the blocking of
+	 * NMIs and SMIs that wait-for-SIPI put in place (cpu/event.cc,
+	 * deliver_SIPI), and keeps both: NMIs until an IRET in root mode,
+	 * SMIs for good, so every later exit saves "blocking by SMI", which
+	 * VM entry refuses outside SMM (SDM 3C 27.3.1.5). On hardware neither
+	 * is blocked in a CPU that just started, and both fixes do nothing. */
+	root_unblock_nmis();
+	c->v->scrub_smi_blocking = true;
 	root_log(c->v, MW_LOG_INFO, "SIPI: cpu %u starts at %05x", c->v->index, vector << 12);
 	return EXIT_RESUME;
 }
