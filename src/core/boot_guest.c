@@ -90,9 +90,11 @@ static enum mw_status hide_marrow(struct vcpu *v)
 			return s;
 	}
 	/* The APIC page read-only: writes to it are emulated (boot_apic.h). */
-	enum mw_status s = ept_set_rights(v->ept, apic, 4096, EPT_READ | EPT_EXEC);
-	if (s != MW_OK)
-		return s;
+	if (!b->native_init) {
+		enum mw_status s = ept_set_rights(v->ept, apic, 4096, EPT_READ | EPT_EXEC);
+		if (s != MW_OK)
+			return s;
+	}
 	for (unsigned i = 0; i < b->hidden_count; i++) {
 		const struct mw_phys_range *r = &b->hidden[i];
 		ept_set_rights(v->ept, r->base, r->end - r->base, 0);

@@ -5,6 +5,7 @@
 #include "arch/x86/msr.h"
 #include "core/fmt.h"
 #include "core/boot_apic.h"
+#include "core/boot_guest.h"
 #include "core/host_pt.h"
 #include "core/msr_bitmap.h"
 #include "core/mw_string.h"
@@ -307,7 +308,7 @@ static enum mw_status allocate_all(struct mw_error *err)
 		return err->status;
 	}
 	msr_bitmap_build(mw.msr_bitmap);
-	if (mw.cfg.boot)
+	if (mw.cfg.boot && !mw.cfg.boot->native_init)
 		boot_apic_msr_intercepts(mw.msr_bitmap);
 	/* In xAPIC mode root mode reaches the ICR through this mapping (NMIs
 	 * for MW_HC_DEVIRTUALIZE_ALL); x2APIC mode needs none. */

@@ -1,6 +1,7 @@
 /* The boot-time loader's second half: virtualize every CPU, write the plan
  * into guest memory, park the APs and start the guest (docs/boot.md). */
 #include "arch/x86/intrin.h"
+#include "cmdline.h"
 #include "console.h"
 #include "core/boot_guest.h"
 #include "core/marrow.h"
@@ -45,7 +46,8 @@ static void print_plan(const struct loader_plan *p)
 			(unsigned long long)s->dest, (unsigned long long)(s->dest + s->mem_size),
 			(unsigned long long)s->file_size);
 	}
-	kprintf("marrow: load: entry %x\n", p->entry.state.eip);
+	kprintf("marrow: load: entry %x; INIT IPIs %s\n", p->entry.state.eip,
+		p->boot.native_init ? "delivered (init=native)" : "emulated");
 	for (unsigned i = 0; i < p->boot.hidden_count; i++)
 		kprintf("marrow: reserved %016llx-%016llx (marrow)\n",
 			(unsigned long long)p->boot.hidden[i].base,
@@ -109,6 +111,7 @@ void loader_run(const struct mb2_info *mbi, const struct mw_phys_range *arena)
 
 	if (!loader_plan(&plan, mbi, arena))
 		refuse("the guest kernel", plan.err.text);
+	plan.boot.native_init = cmdline_has(mbi->cmdline, "init=native");
 	print_plan(&plan);
 
 	bm_marrow_config(&cfg);
