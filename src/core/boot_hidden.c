@@ -26,9 +26,11 @@ __attribute__((noreturn)) static void cannot_answer(struct exit_ctx *c, uint64_t
 	char bytes[64];
 
 	emul_bytes_text(e, bytes, sizeof(bytes));
-	root_fatal_note(c->v, "marrow: the guest reached marrow's memory at gpa %llx (rip %llx, "
-			      "instruction %s)",
-			(unsigned long long)gpa, (unsigned long long)vmcs_read(VMCS_GUEST_RIP), bytes);
+	root_fatal_note(c->v,
+			"marrow: the guest reached marrow's memory at gpa %llx (rip %llx, "
+			"instruction %s)",
+			(unsigned long long)gpa, (unsigned long long)vmcs_read(VMCS_GUEST_RIP),
+			bytes);
 	root_fatal_exit(c->v, why);
 }
 

@@ -3,9 +3,9 @@
 
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
-#include "core/fmt.h"
 #include "core/boot_apic.h"
 #include "core/boot_guest.h"
+#include "core/fmt.h"
 #include "core/host_pt.h"
 #include "core/msr_bitmap.h"
 #include "core/mw_string.h"

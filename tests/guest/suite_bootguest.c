@@ -193,8 +193,7 @@ static void check_no_vmx(void *arg)
 
 	__atomic_fetch_add(&n->vmx, (r.ecx >> 5) & 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&n->hypervisor, (r.ecx >> 31) & 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&n->vmcall_ud, gt_trap_of(do_vmcall, NULL, NULL) == 6,
-			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->vmcall_ud, gt_trap_of(do_vmcall, NULL, NULL) == 6, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&n->cpus, 1, __ATOMIC_RELAXED);
 }
 
