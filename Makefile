@@ -192,7 +192,7 @@ unit: deps $(UNIT_BINS)
 
 # Everything: unit tests, the guest suites on the model x CPU-count matrix,
 # the runners' own end-to-end checks. One closing line: N passed, N failed.
-test: deps kernel windows $(UNIT_BINS)
+test: deps kernel guests windows $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
 		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
 

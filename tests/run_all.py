@@ -16,6 +16,7 @@ MARROW_MATRIX="model:cpus[:MiB],..." narrows the matrix for a quick local run.
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -185,6 +186,86 @@ def run_e2e(tally, build, kernel, runs):
     print(f"e2e: {len(runs)} Bochs runs checked for sockets")
 
 
+# marrow as a boot-time hypervisor (docs/boot.md): the multiboot and the
+# multiboot2 builds of the bare-metal kernel booted by marrow as its guest,
+# running the suites that make sense without VMX and the boot-time guest's
+# own (bootguest), bringing up every CPU themselves.
+BOOT_MATRIX = [("guest-mb2.elf", "corei7_skylake_x", 4), ("guest-mb1.elf", "corei7_icelake_u", 4),
+               ("guest-mb2.elf", "tigerlake", 1)]
+BOOT_SUITES = "smp,alloc,trap,bootguest"
+
+
+def mkiso_guest(kernel, guest, guest_args, out, cmdline="", modules=""):
+    env = dict(os.environ, MARROW_CMDLINE=cmdline, MARROW_GUEST=guest,
+               MARROW_GUEST_ARGS=guest_args, MARROW_GUEST_MODULES=modules)
+    subprocess.run(["bash", os.path.join(ROOT, "scripts/mkiso.sh"), kernel, "", out],
+                   check=True, env=env)
+    return out
+
+
+def reserved_ranges(serial):
+    """marrow's hidden ranges as it printed them, and the guest's memory map
+    (the lines after the handoff)."""
+    marrow, guest = [], []
+    handed_off = False
+    for line in serial.splitlines():
+        m = re.match(r"marrow: reserved ([0-9a-f]+)-([0-9a-f]+) \(marrow\)", line)
+        if m and not handed_off:
+            marrow.append((int(m.group(1), 16), int(m.group(2), 16)))
+        if "starting the guest" in line:
+            handed_off = True
+        m = re.match(r"marrow: memory ([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+        if m and handed_off:
+            guest.append((int(m.group(1), 16), int(m.group(2), 16), m.group(3)))
+    return marrow, guest
+
+
+def run_boot(tally, build, kernel, runs):
+    for guest, model, cpus in BOOT_MATRIX:
+        tag = f"boot-{guest.split('.')[0]}-{model}-{cpus}"
+        iso = mkiso_guest(kernel, os.path.join(build, guest), f"tests={BOOT_SUITES}",
+                          os.path.join(build, "test", f"{tag}.iso"))
+        result = boot(build, iso, model, cpus, tag)
+        runs.append((tag, result))
+        name = f"boot/{guest.split('.')[0]}/{model}/x{cpus}"
+        results = tally_guest_run(tally, name, result)
+        marrow, guest_map = reserved_ranges(result.serial)
+        missing = [r for r in marrow if (r[0], r[1], "reserved") not in guest_map]
+        tally.record(result.complete and len(marrow) == 2 and not missing,
+                     f"{name}/guest_map_reserves_what_marrow_reserved",
+                     f"  marrow: {marrow}\n  guest: {guest_map}\n  missing: {missing}")
+        print(f"boot {guest} {model} x{cpus}: {sum(r.ok for r in results)} passed, "
+              f"{sum(not r.ok for r in results)} failed, {result.status} in {result.seconds:.1f} s")
+
+    # The boot-time guest's suite is no tautology: the same kernel booted by
+    # GRUB, without marrow, fails every one of its tests.
+    iso = mkiso(os.path.join(build, "guest-mb2.elf"), "bootguest",
+                os.path.join(build, "test", "bootguest-native.iso"))
+    r = boot(build, iso, "corei7_skylake_x", 2, "bootguest-native")
+    runs.append(("bootguest-native", r))
+    plan, results = bochs.parse_tap(r.serial)
+    tally.record(r.complete and plan == 6 and len(results) == 6 and not any(t.ok for t in results),
+                 "boot/bootguest_suite_fails_without_marrow",
+                 f"  plan {plan}, passed {[t.name for t in results if t.ok]}\n" +
+                 bochs.describe_failure(r))
+
+    # Bad input to the loader: a clear refusal, and no guest runs.
+    text = os.path.join(build, "test", "not-a-kernel.txt")
+    with open(text, "w") as f:
+        f.write("this is not a kernel\n" * 100)
+    for what, want, iso in (
+            ("no_module", "no guest kernel: give it as the first module",
+             mkiso(kernel, "", os.path.join(build, "test", "load-nothing.iso"), cmdline="load")),
+            ("not_a_kernel", "neither a multiboot nor a multiboot2 kernel nor a Linux bzImage",
+             mkiso_guest(kernel, text, "", os.path.join(build, "test", "load-text.iso")))):
+        r = boot(build, iso, "tigerlake", 1, f"load-{what}", timeout=60)
+        runs.append((f"load-{what}", r))
+        tally.record(r.status == "failed" and want in r.serial and
+                     "the boot-time guest was not started" in r.reason and
+                     "starting the guest" not in r.serial,
+                     f"boot/loader_refuses_{what}", bochs.describe_failure(r))
+
+
 def run_windows(tally, build):
     sys.path.insert(0, os.path.join(HERE, "e2e", "windows"))
     import pecheck  # noqa: E402
@@ -215,7 +296,7 @@ def main():
     ap.add_argument("--guest-tests", default="all")
     ap.add_argument("--windows", metavar="BUILD",
                     help="check the Windows build under BUILD/windows (make windows)")
-    ap.add_argument("--only", choices=("unit", "guest", "e2e", "windows"))
+    ap.add_argument("--only", choices=("unit", "guest", "boot", "e2e", "windows"))
     ap.add_argument("unit_bins", nargs="*")
     args = ap.parse_args()
 
@@ -228,10 +309,12 @@ def main():
         run_windows(tally, args.windows)
     if args.only == "windows" and not args.windows:
         ap.error("--windows is needed for the windows layer")
-    if args.only in (None, "guest", "e2e") and not args.kernel:
+    if args.only in (None, "guest", "boot", "e2e") and not args.kernel:
         ap.error("--kernel is needed for the guest and e2e layers")
     if args.only in (None, "guest"):
         run_guest(tally, args.build, args.kernel, args.guest_tests, runs)
+    if args.only in (None, "boot"):
+        run_boot(tally, args.build, args.kernel, runs)
     if args.only in (None, "e2e"):
         run_e2e(tally, args.build, args.kernel, runs)
 
