@@ -46,6 +46,10 @@ static inline void gpr_write32(struct exit_ctx *c, unsigned n, uint32_t value)
 	gpr_write(c, n, value);
 }
 
+/* CR0 and CR4 as the guest reads them. */
+uint64_t guest_cr0(void);
+uint64_t guest_cr4(void);
+
 /* The guest's current privilege level: SS.DPL (SDM 3C 25.4.1). */
 unsigned guest_cpl(void);
 

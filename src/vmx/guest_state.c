@@ -69,7 +69,7 @@ static void drop_guest_tlb(const struct exit_ctx *c)
 void guest_state_init(struct exit_ctx *c)
 {
 	/* INIT keeps CD and NW, sets ET, clears the rest (table 10-1). */
-	set_cr0((vmcs_read(VMCS_CR0_READ_SHADOW) & (CR0_CD | CR0_NW)) | CR0_ET);
+	set_cr0((guest_cr0() & (CR0_CD | CR0_NW)) | CR0_ET);
 	common_state();
 	vmcs_write(VMCS_GUEST_RIP, 0xfff0);
 	vmcs_write(VMCS_GUEST_RSP, 0);
