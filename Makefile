@@ -6,6 +6,9 @@ BUILD ?= build
 MODEL ?= tigerlake
 CPUS ?= 2
 GUEST_TESTS ?=
+GUEST ?=
+GUEST_ARGS ?=
+GUEST_MODULES ?=
 MEMORY ?= 128
 TIMEOUT ?= 120
 
@@ -73,7 +76,7 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
-.PHONY: all deps kernel guests iso run test unit lint format clean windows bench
+.PHONY: all deps kernel guests linux-guest iso run test unit lint format clean windows bench
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -130,6 +133,29 @@ $(GUEST_MB1): $(GUEST_KERNEL_OBJS) $(BUILD)/kernel/boot-mb1.S.o src/platform/bar
 
 guests: deps $(GUEST_MB1) $(GUEST_MB2)
 
+# Debian's own Linux kernel as marrow's boot-time guest (docs/boot.md): the
+# image, fetched once with apt-get download and kept under build/linux, and
+# a busybox initramfs whose /init runs the checks.
+LINUX_DIR := $(BUILD)/linux
+LINUX_IMAGE := $(LINUX_DIR)/vmlinuz
+LINUX_INITRAMFS := $(LINUX_DIR)/initramfs.cpio.gz
+LINUX_PROBE := $(LINUX_DIR)/cpuid-probe
+
+$(LINUX_IMAGE):
+	@bash scripts/linux-image.sh $(LINUX_DIR)
+
+$(LINUX_PROBE): tests/e2e/linux_boot/cpuid_probe.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, for Linux)"
+	@$(CC) -static -nostdlib -O2 $(WARN) -fno-pie -no-pie -fno-stack-protector \
+		-mgeneral-regs-only -mno-red-zone -o $@ $<
+
+$(LINUX_INITRAMFS): tests/e2e/linux_boot/init $(LINUX_PROBE) scripts/linux-initramfs.sh
+	@echo "  CPIO    $@"
+	@bash scripts/linux-initramfs.sh tests/e2e/linux_boot/init $@ $(LINUX_PROBE)
+
+linux-guest: deps $(LINUX_IMAGE) $(LINUX_INITRAMFS)
+
 windows: deps $(WIN_SYS) $(WIN_CTL) $(WIN_FIXTURES)
 
 $(BUILD)/windows/%.c.o: %.c
@@ -172,10 +198,16 @@ $(BUILD)/windows/fixtures/bad_driver.exe: $(BUILD)/windows/fixtures/libbogus.a
 $(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDFLAGS := -Wl,--disable-reloc-section
 $(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDLIBS := -L$(BUILD)/windows/fixtures -lbogus -lntoskrnl
 
+# GUEST=FILE: marrow starts first and boots FILE (a multiboot or multiboot2
+# kernel, or a Linux bzImage) as its guest, with GUEST_ARGS as its command
+# line and GUEST_MODULES as its modules (a Linux initrd). Bochs then ignores
+# MSRs it lacks, as a full OS needs (docs/boot.md).
 run: deps kernel
-	@bash scripts/mkiso.sh $(KERNEL) "$(GUEST_TESTS)" $(BUILD)/run.iso >/dev/null
+	@MARROW_GUEST="$(GUEST)" MARROW_GUEST_ARGS="$(GUEST_ARGS)" MARROW_GUEST_MODULES="$(GUEST_MODULES)" \
+		bash scripts/mkiso.sh $(KERNEL) "$(GUEST_TESTS)" $(BUILD)/run.iso >/dev/null
 	@$(PYTHON) tests/e2e/run.py --iso $(BUILD)/run.iso --model $(MODEL) --cpus $(CPUS) \
-		--memory $(MEMORY) --timeout $(TIMEOUT) --workdir $(BUILD)/run
+		--memory $(MEMORY) --timeout $(TIMEOUT) --workdir $(BUILD)/run \
+		$(if $(GUEST),--ignore-bad-msrs)
 
 $(BUILD)/unit/lib/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -192,8 +224,9 @@ unit: deps $(UNIT_BINS)
 
 # Everything: unit tests, the guest suites on the model x CPU-count matrix,
 # the runners' own end-to-end checks. One closing line: N passed, N failed.
-test: deps kernel guests windows $(UNIT_BINS)
+test: deps kernel guests linux-guest windows $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
+		--linux $(LINUX_DIR) \
 		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
 
 # Instruction counts per exit and per CPU model, into docs/benchmarks.md.

@@ -6,8 +6,8 @@ set -euo pipefail
 init=$1 out=$2
 shift 2
 busybox=/bin/busybox
-file "$busybox" 2>/dev/null | grep -q "statically linked" ||
-	{ echo "initramfs: $busybox is not static (install busybox-static)" >&2; exit 1; }
+[ -x "$busybox" ] && ! readelf -l "$busybox" | grep -q INTERP ||
+	{ echo "initramfs: $busybox is missing or not static (install busybox-static)" >&2; exit 1; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir"/{bin,dev,proc,sys,tmp}
