@@ -76,7 +76,22 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
-.PHONY: all deps kernel guests linux-guest iso run test unit lint format clean windows bench
+.PHONY: fuzz-guest all deps kernel guests iso run test unit lint format clean windows bench \
+	linux linux-test-prereqs linux-e2e linux-guest
+
+# The Linux module and its tools (docs/linux.md). marrow.ko is built by
+# Kbuild against Debian's linux-headers-amd64 (scripts/linux-build.sh);
+# marrowctl and the end-to-end test's probe are static user programs.
+LINUX_BUILD := $(BUILD)/linux
+MARROWCTL := $(LINUX_BUILD)/marrowctl
+MWTEST := $(LINUX_BUILD)/mwtest
+MARROWCTL_SRCS := $(wildcard tools/marrowctl/*.c)
+MARROWCTL_OBJS := $(patsubst %,$(BUILD)/tools/%.o,$(MARROWCTL_SRCS))
+TOOL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -I. -Isrc -Iinclude -MMD -MP
+# MARROW_SKIP_LINUX=1 leaves the Linux layer (about 4 minutes of Bochs)
+# out of a local `make test`; CI runs it.
+MARROW_SKIP_LINUX ?=
+
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -134,27 +149,24 @@ $(GUEST_MB1): $(GUEST_KERNEL_OBJS) $(BUILD)/kernel/boot-mb1.S.o src/platform/bar
 guests: deps $(GUEST_MB1) $(GUEST_MB2)
 
 # Debian's own Linux kernel as marrow's boot-time guest (docs/boot.md): the
-# image, fetched once with apt-get download and kept under build/linux, and
-# a busybox initramfs whose /init runs the checks.
-LINUX_DIR := $(BUILD)/linux
-LINUX_IMAGE := $(LINUX_DIR)/vmlinuz
-LINUX_INITRAMFS := $(LINUX_DIR)/initramfs.cpio.gz
-LINUX_PROBE := $(LINUX_DIR)/cpuid-probe
+# same image as the Linux layer's (scripts/linux-image.sh, fetched once into
+# $(LINUX_BUILD)/image) and a busybox initramfs (scripts/linux-initramfs.sh)
+# whose /init runs the checks.
+BOOT_LINUX_INITRAMFS := $(LINUX_BUILD)/boot-initramfs.cpio.gz
+BOOT_LINUX_PROBE := $(LINUX_BUILD)/cpuid-probe
 
-$(LINUX_IMAGE):
-	@bash scripts/linux-image.sh $(LINUX_DIR)
-
-$(LINUX_PROBE): tests/e2e/linux_boot/cpuid_probe.c
+$(BOOT_LINUX_PROBE): tests/e2e/linux_boot/cpuid_probe.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (static, for Linux)"
 	@$(CC) -static -nostdlib -O2 $(WARN) -fno-pie -no-pie -fno-stack-protector \
 		-mgeneral-regs-only -mno-red-zone -o $@ $<
 
-$(LINUX_INITRAMFS): tests/e2e/linux_boot/init $(LINUX_PROBE) scripts/linux-initramfs.sh
+$(BOOT_LINUX_INITRAMFS): tests/e2e/linux_boot/init $(BOOT_LINUX_PROBE) scripts/linux-initramfs.sh
 	@echo "  CPIO    $@"
-	@bash scripts/linux-initramfs.sh tests/e2e/linux_boot/init $@ $(LINUX_PROBE)
+	@bash scripts/linux-initramfs.sh tests/e2e/linux_boot/init $@ $(BOOT_LINUX_PROBE)
 
-linux-guest: deps $(LINUX_IMAGE) $(LINUX_INITRAMFS)
+linux-guest: deps $(BOOT_LINUX_INITRAMFS)
+	@bash scripts/linux-image.sh $(BUILD)
 
 windows: deps $(WIN_SYS) $(WIN_CTL) $(WIN_FIXTURES)
 
@@ -222,12 +234,42 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB_OBJS)
 unit: deps $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --only unit $(UNIT_BINS)
 
+linux: deps $(MARROWCTL)
+	@bash scripts/linux-build.sh $(BUILD)
+
+$(BUILD)/tools/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(TOOL_CFLAGS) -c $< -o $@
+
+# Static: marrowctl runs in a busybox initramfs with no C library.
+$(MARROWCTL): $(MARROWCTL_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) -static $(MARROWCTL_OBJS) -o $@
+
+$(MWTEST): tests/e2e/linux/mwtest.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(TOOL_CFLAGS) -static $< -o $@
+
+# What the Linux layer of `make test` boots: the module, the tools and
+# Debian's kernel image (fetched once into $(LINUX_BUILD)/image).
+linux-test-prereqs: linux $(MWTEST)
+	@bash scripts/linux-image.sh $(BUILD)
+
+# The Linux layer alone: Debian's kernel in Bochs with 1 and 2 CPUs.
+linux-e2e: deps linux-test-prereqs
+	@$(PYTHON) tests/run_all.py --build $(BUILD) --only linux --linux $(LINUX_BUILD)
+
 # Everything: unit tests, the guest suites on the model x CPU-count matrix,
-# the runners' own end-to-end checks. One closing line: N passed, N failed.
-test: deps kernel guests linux-guest windows $(UNIT_BINS)
+# the runners' own end-to-end checks, the Windows build's checks, Linux end
+# to end (marrow.ko, and Linux as marrow's boot-time guest). One closing
+# line: N passed, N failed.
+test: deps kernel guests windows $(UNIT_BINS) $(if $(MARROW_SKIP_LINUX),,linux-test-prereqs linux-guest)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
-		--linux $(LINUX_DIR) \
-		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
+		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" \
+		$(if $(MARROW_SKIP_LINUX),,--linux $(LINUX_BUILD)) $(UNIT_BINS)
 
 # Instruction counts per exit and per CPU model, into docs/benchmarks.md.
 bench: deps kernel
@@ -238,10 +280,17 @@ LINT_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 lint: deps
 	@bash scripts/lint.sh
 
+# The differential guest fuzzers, long: FUZZ_ITERS per fuzzer, five seeds,
+# every model (scripts/fuzz_guest.sh). make test runs them with 2000.
+FUZZ_ITERS ?= 100000
+fuzz-guest: deps
+	bash scripts/fuzz_guest.sh $(FUZZ_ITERS)
+
 format:
 	clang-format -i $(LINT_C)
 
 clean:
 	rm -rf $(BUILD)
 
--include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(WIN_OBJS:.o=.d)
+-include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(WIN_OBJS:.o=.d) \
+	$(MARROWCTL_OBJS:.o=.d) $(MWTEST).d

@@ -1,32 +1,38 @@
 #!/usr/bin/env bash
-# linux-image.sh DIR: Debian's own Linux kernel, the image the package
-# linux-image-amd64 depends on, fetched once with `apt-get download` and
-# unpacked with `dpkg -x` (never installed): DIR/vmlinuz is the bzImage,
-# DIR/version its package version. Later runs use the copy in DIR, so tests
-# run offline once it is there.
+# linux-image.sh BUILD: puts Debian's kernel image, the package matching
+# the installed linux-headers-amd64 (scripts/linux-kver.sh), at
+# BUILD/linux/image/vmlinuz. The package is downloaded with apt-get and
+# unpacked there, never installed: the machine's own /boot is untouched.
+# Cached: nothing is fetched while the version is the same.
 set -euo pipefail
-dir=$1
-if [ -s "$dir/vmlinuz" ] && [ -s "$dir/version" ]; then
+cd "$(dirname "$0")/.."
+build=${1:-build}
+pkg=$(bash scripts/linux-kver.sh image)
+version=$(bash scripts/linux-kver.sh version)
+release=$(bash scripts/linux-kver.sh release)
+dir=$(realpath -m "$build/linux/image")
+stamp="$pkg=$version"
+
+if [ -f "$dir/vmlinuz" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ]; then
 	exit 0
 fi
-mkdir -p "$dir"
-work=$(mktemp -d "$dir/fetch.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-image_package() {
-	apt-cache depends linux-image-amd64 2>/dev/null |
-		awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
-}
-pkg=$(image_package)
-if [ -z "$pkg" ]; then
-	apt-get update -qq >/dev/null
-	pkg=$(image_package)
+rm -rf "$dir"
+mkdir -p "$dir/deb"
+echo "  FETCH   $stamp"
+# apt-get download writes into the current directory; as root it warns
+# that the _apt user cannot write there, which is harmless.
+if ! (cd "$dir/deb" && apt-get download -qq "$stamp" 2>"$dir/apt.log"); then
+	cat "$dir/apt.log" >&2
+	echo "linux-image: cannot download $stamp; the archive may have moved on:" \
+		"'apt-get update && apt-get install linux-headers-amd64' brings both to its current version" >&2
+	exit 1
 fi
-[ -n "$pkg" ] || { echo "linux-image: no linux-image-amd64 in the apt lists" >&2; exit 1; }
-echo "linux-image: fetching $pkg"
-(cd "$work" && apt-get download -qq "$pkg" >/dev/null 2>&1) ||
-	{ echo "linux-image: apt-get download $pkg failed" >&2; exit 1; }
-dpkg -x "$work"/"$pkg"_*.deb "$work/root"
-cp "$work"/root/boot/vmlinuz-* "$dir/vmlinuz.tmp"
-mv "$dir/vmlinuz.tmp" "$dir/vmlinuz"
-dpkg-deb --showformat='${Package} ${Version}\n' -W "$work"/"$pkg"_*.deb >"$dir/version"
-echo "linux-image: $(cat "$dir/version")"
+deb=$(ls "$dir"/deb/*.deb)
+# Only the kernel and its config: the modules (hundreds of MiB) are not
+# needed, the test's initramfs has busybox and marrow.ko only. (Debian's
+# System.map is a stub; symbols are in the guest's /proc/kallsyms.)
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" "./boot/vmlinuz-$release" "./boot/config-$release"
+mv "$dir/boot/vmlinuz-$release" "$dir/vmlinuz"
+mv "$dir/boot/config-$release" "$dir/config"
+rm -rf "$dir/deb" "$dir/boot" "$dir/apt.log"
+echo "$stamp" >"$dir/stamp"

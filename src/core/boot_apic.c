@@ -154,7 +154,6 @@ static void apic_register_write(struct vcpu *v, uint32_t reg, uint32_t value)
 bool boot_apic_violation(struct exit_ctx *c, uint64_t gpa, uint64_t q)
 {
 	struct emul e = { 0 };
-	char bytes[64];
 
 	if ((gpa & ~0xfffull) != boot_apic_page())
 		return false;
@@ -163,6 +162,8 @@ bool boot_apic_violation(struct exit_ctx *c, uint64_t gpa, uint64_t q)
 	 * 11.4.1); anything else is outside what the APIC defines. */
 	bool ok = (q & EPT_QUAL_WRITE) && emul_decode(c, &e);
 	if (!ok || e.insn.size != 4 || (gpa & 0xf) || e.insn.kind == MEM_LOAD) {
+		char bytes[64];
+
 		emul_bytes_text(&e, bytes, sizeof(bytes));
 		root_fatal_note(c->v, "marrow: local APIC access at %llx by %s (rip %llx)",
 				(unsigned long long)gpa, bytes,

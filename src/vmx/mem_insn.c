@@ -138,7 +138,7 @@ static enum mem_insn_status modrm_form(struct decoder *d, struct mem_insn *out, 
 	default: { /* C6, C7: the immediate is at most 32 bits, sign-extended */
 		unsigned imm = size > 4 ? 4 : size;
 		uint64_t v = take_le(d, imm);
-		if (imm < 8 && (v >> (8 * imm - 1)) & 1)
+		if ((v >> (8 * imm - 1)) & 1)
 			v |= ~0ull << (8 * imm);
 		out->kind = MEM_STORE_IMM;
 		out->imm = size == 8 ? v : v & ((1ull << (8 * size)) - 1);
