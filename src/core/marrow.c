@@ -3,6 +3,8 @@
 
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
+#include "core/boot_apic.h"
+#include "core/boot_guest.h"
 #include "core/fault.h"
 #include "core/fmt.h"
 #include "core/host_pt.h"
@@ -321,6 +323,8 @@ static enum mw_status allocate_all(struct mw_error *err)
 		return err->status;
 	}
 	msr_bitmap_build(mw.msr_bitmap);
+	if (mw.cfg.boot && !mw.cfg.boot->native_init)
+		boot_apic_msr_intercepts(mw.msr_bitmap);
 	/* In xAPIC mode root mode reaches the ICR through this mapping (NMIs
 	 * for MW_HC_DEVIRTUALIZE_ALL); x2APIC mode needs none. */
 	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC)) {

@@ -12,6 +12,8 @@
 
 #define MW_MAX_CPUS 64
 
+struct mw_boot_config;
+
 struct mw_config {
 	/* VMCALLs are honoured only with this key in RCX (and at CPL 0). */
 	uint64_t hypercall_key;
@@ -41,6 +43,9 @@ struct mw_config {
 	/* Called in root mode after a fatal diagnostic (root-safe; may not
 	 * return). NULL: the CPU halts. */
 	void (*root_fatal_hook)(void);
+	/* Set when marrow starts first and boots the next kernel as its
+	 * guest (core/boot_guest.h); NULL when it takes over a running OS. */
+	const struct mw_boot_config *boot;
 };
 
 #define MW_EPT_POOL_PAGES_DEFAULT 16
@@ -68,6 +73,10 @@ struct marrow {
 	/* The monitor trap flag causes VM exits (checked at load on every
 	 * CPU: Bochs 2.7 offers it but never exits). */
 	bool mtf_works;
+	/* Boot-time guest (core/boot_guest.h): APs parked so far, and set
+	 * once the guest kernel runs (no hypercall is served after). */
+	volatile uint32_t boot_parked;
+	volatile bool sealed;
 	volatile bool active;
 	volatile bool leave_all; /* MW_HC_DEVIRTUALIZE_ALL in progress */
 };

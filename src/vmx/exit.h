@@ -30,6 +30,13 @@ enum exit_action {
 
 typedef enum exit_action (*exit_handler_fn)(struct exit_ctx *c);
 
+/* The instruction at the guest's RIP, length bytes long, is done: RIP
+ * moves past it, an STI/MOV SS shadow ends, the guest's own RFLAGS.TF
+ * single-step trap is raised (exit_dispatch.c). Handlers that return
+ * EXIT_ADVANCE get this with the exit's instruction length; emulation of an
+ * instruction whose exit reports none (an EPT violation) calls it. */
+void exit_skip_instruction(uint64_t length);
+
 /* GPR n in x86 numbering (0 RAX ... 4 RSP ... 15 R15). */
 uint64_t gpr_read(const struct exit_ctx *c, unsigned n);
 void gpr_write(struct exit_ctx *c, unsigned n, uint64_t value);
@@ -38,6 +45,10 @@ static inline void gpr_write32(struct exit_ctx *c, unsigned n, uint32_t value)
 {
 	gpr_write(c, n, value);
 }
+
+/* CR0 and CR4 as the guest reads them. */
+uint64_t guest_cr0(void);
+uint64_t guest_cr4(void);
 
 /* The guest's current privilege level: SS.DPL (SDM 3C 25.4.1). */
 unsigned guest_cpl(void);

@@ -32,6 +32,28 @@ static bool identify(uint32_t leaf, struct cpuid_regs *r)
 	return false;
 }
 
+/* CPUID reports some of the OS's own enables, read from CR4: OSXSAVE
+ * (leaf 1 ECX[27]) and OSPKE (leaf 7 subleaf 0 ECX[4]) (SDM 2A CPUID).
+ * Executed in root mode, it reports root mode's CR4: the guest's goes in
+ * instead (a boot-time guest's CR4 is its own from its first instruction). */
+#define CPUID_7_ECX_PKU (1u << 3)
+#define CPUID_7_ECX_OSPKE (1u << 4)
+
+static void os_enables(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+{
+	uint64_t cr4 = guest_cr4();
+
+	if (leaf == 1) {
+		r->ecx &= ~CPUID_1_ECX_OSXSAVE;
+		if ((r->ecx & CPUID_1_ECX_XSAVE) && (cr4 & CR4_OSXSAVE))
+			r->ecx |= CPUID_1_ECX_OSXSAVE;
+	} else if (leaf == 7 && subleaf == 0) {
+		r->ecx &= ~CPUID_7_ECX_OSPKE;
+		if ((r->ecx & CPUID_7_ECX_PKU) && (cr4 & CR4_PKE))
+			r->ecx |= CPUID_7_ECX_OSPKE;
+	}
+}
+
 enum exit_action handle_cpuid(struct exit_ctx *c)
 {
 	uint32_t leaf = (uint32_t)c->regs->rax, subleaf = (uint32_t)c->regs->rcx;
@@ -39,6 +61,7 @@ enum exit_action handle_cpuid(struct exit_ctx *c)
 
 	if (!(mw.cfg.cpuid_identify && identify(leaf, &r))) {
 		r = cpuid_count(leaf, subleaf);
+		os_enables(leaf, subleaf, &r);
 		if (leaf == 1) {
 			r.ecx &= ~CPUID_1_ECX_VMX;
 			if (mw.cfg.cpuid_identify)

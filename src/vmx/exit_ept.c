@@ -2,6 +2,7 @@
  * the configuration registers (hooks); one nobody handles, and every
  * misconfiguration, stops with a full diagnostic: the guest-physical and
  * linear addresses, the qualification decoded, the entry at each level. */
+#include "core/boot_hidden.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
 #include "ept/ept.h"
@@ -36,6 +37,12 @@ enum exit_action handle_ept_violation(struct exit_ctx *c)
 	uint64_t q = exit_qualification();
 
 	bool handled = split_on_violation(c->v, gpa, q);
+	if (!handled && mw.cfg.boot) {
+		/* A boot-time guest's APIC page or marrow's own memory: the
+		 * access is emulated, RIP already moved (core/boot_hidden.h). */
+		if (boot_ept_violation(c, gpa, q))
+			return EXIT_RESUME;
+	}
 	if (!handled && mw.cfg.ept_violation_handler)
 		handled = mw.cfg.ept_violation_handler(c->v, gpa, q);
 	if (handled) {

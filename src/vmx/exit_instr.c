@@ -51,7 +51,7 @@ enum exit_action handle_xsetbv(struct exit_ctx *c)
 
 	/* #UD without CR4.OSXSAVE (as the guest sees CR4), #GP for CPL > 0 or
 	 * a bad index or value. */
-	if (!(vmcs_read(VMCS_CR4_READ_SHADOW) & CR4_OSXSAVE)) {
+	if (!(guest_cr4() & CR4_OSXSAVE)) {
 		inject_ud(c);
 		return EXIT_RESUME;
 	}
@@ -90,7 +90,7 @@ static uint64_t guest_tsc(void)
 
 static bool time_stamp_disabled(void)
 {
-	return (vmcs_read(VMCS_CR4_READ_SHADOW) & CR4_TSD) && guest_cpl() != 0;
+	return (guest_cr4() & CR4_TSD) && guest_cpl() != 0;
 }
 
 enum exit_action handle_rdtsc(struct exit_ctx *c)
