@@ -252,7 +252,10 @@ def run_linux(tally, build, linux_dir, runs):
     cpus_list = LINUX_CPUS
     if os.environ.get("MARROW_LINUX_CPUS"):
         cpus_list = [int(c) for c in os.environ["MARROW_LINUX_CPUS"].split(",")]
-    tools = [os.path.join(linux_dir, "marrowctl"), os.path.join(linux_dir, "mwtest")]
+    # msr.ko (Debian's, from the image package): /dev/cpu/N/msr for the
+    # MSR hook checks.
+    tools = [os.path.join(linux_dir, "marrowctl"), os.path.join(linux_dir, "mwtest"),
+             os.path.join(linux_dir, "image", "msr.ko")]
     for cpus in cpus_list:
         iso = os.path.join(build, "test", f"linux-{cpus}.iso")
         # quiet: the boot log stays in dmesg (the scenario prints it on a

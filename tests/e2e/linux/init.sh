@@ -218,7 +218,10 @@ check_sh "after hook remove: the bytes are the original, no hook listed" \
 	"mwtest kread $FN 16 >/tmp/bytes2 && cmp /tmp/bytes0 /tmp/bytes2 &&
 	 mwtest sys getpriority 10 && ! marrowctl --json hook list | grep -q hits"
 
-grep -o -w -m 1 -E 'tsc_deadline_timer|x2apic' /proc/cpuinfo | sed 's/^/# cpu flag: /'
+# MSR 0x1a0 (IA32_MISC_ENABLE), which the kernel reads only when asked:
+# here through msr.ko's /dev/cpu/0/msr, i.e. the kernel's own RDMSR.
+check "insmod msr.ko (/dev/cpu/N/msr)" insmod /bin/msr.ko
+MSR0=$(mwtest rdmsr 0x1a0 1)
 check_rc "msr-hook add 0x3a (FEATURE_CONTROL): refused (exit 2)" 2 marrowctl msr-hook add 0x3a
 check_sh "msr-hook add 0x3a: says marrow answers it itself" \
 	"marrowctl msr-hook add 0x3a 2>&1 | grep -q 'marrow answers this MSR itself'"
@@ -226,15 +229,19 @@ check_rc "msr-hook add 0x12345678: no such MSR index (exit 2)" 2 marrowctl msr-h
 check_sh "msr-hook add 0x12345678: says why" \
 	"marrowctl msr-hook add 0x12345678 2>&1 | grep -q 'no such MSR index'"
 check_rc "msr-hook add zz: not a number (exit 2)" 2 marrowctl msr-hook add zz
-check_rc "msr-hook add --write bogus: exit 2" 2 marrowctl msr-hook add 0x6e0 --write bogus
-check "msr-hook add 0x6e0 (IA32_TSC_DEADLINE), counting" marrowctl msr-hook add 0x6e0
-sleep 1
-check_sh "msr-hook list: the kernel's TSC-deadline writes counted over a second" \
-	"[ \"\$(marrowctl --json msr-hook list | json_field writes)\" -gt 0 ]"
+check_rc "msr-hook add --write bogus: exit 2" 2 marrowctl msr-hook add 0x1a0 --write bogus
+check "msr-hook add 0x1a0 --read shadow --shadow 0x5a5a --write ignore" \
+	marrowctl msr-hook add 0x1a0 --read shadow --shadow 0x5a5a --write ignore
+check_sh "the kernel's RDMSR of 0x1a0 (was $MSR0) returns the shadow 0x5a5a, 100 times" \
+	"[ \"\$(mwtest rdmsr 0x1a0 100)\" = 0x5a5a ]"
+check_sh "msr-hook list: exactly the 100 reads counted" \
+	"[ \"\$(marrowctl --json msr-hook list | json_field reads)\" = 100 ]"
 show marrowctl msr-hook list
-check_rc "msr-hook add 0x6e0 again: exit 7" 7 marrowctl msr-hook add 0x6e0
-check "msr-hook remove 0x6e0" marrowctl msr-hook remove 0x6e0
-check_rc "msr-hook remove 0x6e0 again: not hooked (exit 6)" 6 marrowctl msr-hook remove 0x6e0
+check_rc "msr-hook add 0x1a0 again: exit 7" 7 marrowctl msr-hook add 0x1a0
+check "msr-hook remove 0x1a0" marrowctl msr-hook remove 0x1a0
+check_sh "after msr-hook remove: RDMSR of 0x1a0 gives $MSR0 again" \
+	"[ \"\$(mwtest rdmsr 0x1a0 1)\" = \"$MSR0\" ]"
+check_rc "msr-hook remove 0x1a0 again: not hooked (exit 6)" 6 marrowctl msr-hook remove 0x1a0
 
 if grep -q -w pti /proc/cpuinfo; then
 	check_rc "syscalls on under kernel page-table isolation: unsupported (exit 5)" 5 \

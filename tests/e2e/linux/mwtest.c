@@ -13,6 +13,8 @@
  *   kread SYMBOL LEN        LEN bytes at a kernel symbol (/proc/kallsyms), read
  *                           through /proc/kcore, in hex
  *   sys NAME N              N system calls NAME (getpid, getpriority), directly
+ *   rdmsr MSR N             N reads of MSR on CPU 0 through /dev/cpu/0/msr (msr.ko):
+ *                           the kernel's RDMSR; prints the value
  */
 #define _GNU_SOURCE
 #include <asm/ldt.h>
@@ -385,6 +387,30 @@ static int cmd_sys(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_rdmsr(int argc, char **argv)
+{
+	if (argc != 2)
+		return 2;
+	unsigned long msr = strtoul(argv[0], NULL, 0);
+	long n = atol(argv[1]);
+	uint64_t v = 0;
+	int fd = open("/dev/cpu/0/msr", O_RDONLY);
+
+	if (fd < 0) {
+		perror("mwtest: rdmsr: /dev/cpu/0/msr");
+		return 1;
+	}
+	for (long i = 0; i < n; i++)
+		if (pread(fd, &v, sizeof(v), (off_t)msr) != sizeof(v)) {
+			perror("mwtest: rdmsr");
+			close(fd);
+			return 1;
+		}
+	close(fd);
+	printf("0x%llx\n", (unsigned long long)v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -413,6 +439,8 @@ int main(int argc, char **argv)
 		return cmd_asuser(argc, argv);
 	if (!strcmp(cmd, "kread"))
 		return cmd_kread(argc, argv);
+	if (!strcmp(cmd, "rdmsr"))
+		return cmd_rdmsr(argc, argv);
 	if (!strcmp(cmd, "sys"))
 		return cmd_sys(argc, argv);
 	if (!strcmp(cmd, "drain"))
