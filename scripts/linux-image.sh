@@ -11,9 +11,11 @@ pkg=$(bash scripts/linux-kver.sh image)
 version=$(bash scripts/linux-kver.sh version)
 release=$(bash scripts/linux-kver.sh release)
 dir=$(realpath -m "$build/linux/image")
-stamp="$pkg=$version+msr.ko"
+stamp="$pkg=$version"
+# The cache also records what was unpacked (older caches lack msr.ko).
+cache_key="$stamp msr.ko"
 
-if [ -f "$dir/vmlinuz" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ]; then
+if [ -f "$dir/vmlinuz" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$cache_key" ]; then
 	exit 0
 fi
 rm -rf "$dir"
@@ -37,4 +39,4 @@ mv "$dir/boot/vmlinuz-$release" "$dir/vmlinuz"
 mv "$dir/boot/config-$release" "$dir/config"
 mv "$dir/$msr_ko" "$dir/msr.ko"
 rm -rf "$dir/deb" "$dir/boot" "$dir/lib" "$dir/apt.log"
-echo "$stamp" >"$dir/stamp"
+echo "$cache_key" >"$dir/stamp"
