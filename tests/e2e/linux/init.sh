@@ -195,7 +195,9 @@ syscall_count() {
 		awk -v nr="$1" '/"nr": /{n=$2; sub(",", "", n)} /"count": /{if (n == nr) c=$2} END{print c+0}'
 }
 mwtest kread $FN 16 >/tmp/bytes0
+show cat /tmp/bytes0
 check "hook add $FN: a counting hook" marrowctl hook add $FN
+check_sh "sysfs: hooks_inline is 1" "[ \$(cat /sys/kernel/marrow/hooks_inline) = 1 ]"
 check_sh "$FN's bytes read as before through /proc/kcore (the read view)" \
 	"mwtest kread $FN 16 >/tmp/bytes1 && cmp /tmp/bytes0 /tmp/bytes1"
 check "1000 getpriority calls through the hooked function" mwtest sys getpriority 1000
@@ -260,6 +262,9 @@ else
 		test $((after - before)) -eq 5000
 	show marrowctl syscalls --top 5
 	check_rc "syscalls on again: already on (exit 7)" 7 marrowctl syscalls on
+	check_sh "sysfs: syscall_hook is 1, syscalls counted" \
+		"[ \$(cat /sys/kernel/marrow/syscall_hook) = 1 ] &&
+		 [ \$(cat /sys/kernel/marrow/syscalls) -ge 5000 ]"
 	check "processes run under the syscall hook" mwtest fork 10
 	check "syscalls off" marrowctl syscalls off
 	check_rc "syscalls with the hook off: exit 1" 1 marrowctl syscalls
