@@ -17,9 +17,11 @@
 
 MARROW_MATRIX="model:cpus[:MiB],..." narrows the matrix for a quick local run;
 MARROW_LINUX_CPUS="1" (or "2", "1,2") narrows the Linux layer's.
+MARROW_JOBS=N runs N Bochs machines at a time (default: the cores, at most 2).
 """
 
 import argparse
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -94,10 +96,21 @@ def mkiso(kernel, selection, out, cmdline=""):
     return out
 
 
+# Bochs is single-threaded: independent runs go to a pool, MARROW_JOBS at a
+# time (default: one per core, at most 2), and each layer collects its
+# results in its own order, so the output reads the same as a serial run.
+POOL = None
+
+
+def submit(cfg):
+    return POOL.submit(bochs.run, cfg)
+
+
 def boot(build, iso, model, cpus, tag, timeout=GUEST_TIMEOUT, memory=128):
+    """Starts a run; its future's result() is the bochs.Result."""
     cfg = bochs.Config(iso=iso, model=model, cpus=cpus, timeout=timeout, memory=memory,
                        workdir=os.path.join(build, "test", tag), ignore_bad_msrs=False)
-    return bochs.run(cfg)
+    return submit(cfg)
 
 
 def tally_guest_run(tally, prefix, result):
@@ -115,7 +128,7 @@ def tally_guest_run(tally, prefix, result):
     return results
 
 
-def run_guest(tally, build, kernel, selection, runs):
+def start_guest(build, kernel, selection):
     iso = mkiso(kernel, selection, os.path.join(build, "test", "guest.iso"))
     matrix = MATRIX
     if os.environ.get("MARROW_MATRIX"):
@@ -123,81 +136,99 @@ def run_guest(tally, build, kernel, selection, runs):
         for e in os.environ["MARROW_MATRIX"].split(","):
             f = e.split(":")
             matrix.append((f[0], int(f[1]), int(f[2]) if len(f) > 2 else 128))
+    started = []
     for model, cpus, mem in matrix:
         tag = f"{model}-{cpus}" + (f"-{mem}m" if mem != 128 else "")
-        result = boot(build, iso, model, cpus, tag, memory=mem)
-        runs.append((f"{model} x{cpus} {mem} MiB", result))
-        name = f"{model}/x{cpus}" + (f"/{mem}m" if mem != 128 else "")
-        results = tally_guest_run(tally, f"guest/{name}", result)
-        print(f"guest {name.replace('/', ' ')}: {sum(r.ok for r in results)} passed, "
-              f"{sum(not r.ok for r in results)} failed, {result.status} in {result.seconds:.1f} s")
+        started.append((model, cpus, mem, boot(build, iso, model, cpus, tag, memory=mem)))
+
+    def finish(tally, runs):
+        for model, cpus, mem, future in started:
+            result = future.result()
+            runs.append((f"{model} x{cpus} {mem} MiB", result))
+            name = f"{model}/x{cpus}" + (f"/{mem}m" if mem != 128 else "")
+            results = tally_guest_run(tally, f"guest/{name}", result)
+            print(f"guest {name.replace('/', ' ')}: {sum(r.ok for r in results)} passed, "
+                  f"{sum(not r.ok for r in results)} failed, {result.status} "
+                  f"in {result.seconds:.1f} s")
+    return finish
 
 
-def run_e2e(tally, build, kernel, runs):
+def start_e2e(build, kernel):
     model, cpus = "tigerlake", 1
+    checks = []  # (name for the socket check, future, check(tally, result))
+
+    def start(suite, tag, check, timeout=GUEST_TIMEOUT, iso_name=None):
+        iso = mkiso(kernel, suite, os.path.join(build, "test", f"{iso_name or tag}.iso"))
+        checks.append((tag, boot(build, iso, model, cpus, tag, timeout=timeout), check))
+
     # A broken suite and an unknown suite name: exactly these fail, the
     # test after the failures still runs, and the run completes.
-    iso = mkiso(kernel, "broken,no_such_suite", os.path.join(build, "test", "broken.iso"))
-    r = boot(build, iso, model, cpus, "broken")
-    runs.append(("broken", r))
-    plan, results = bochs.parse_tap(r.serial)
-    failed = sorted(t.name for t in results if not t.ok)
-    passed = sorted(t.name for t in results if t.ok)
-    want_failed = ["broken/failed_assertion", "broken/unexpected_exception",
-                   "selection/unknown-suite"]
-    tally.record(r.complete and plan == 4 and failed == want_failed and
-                 passed == ["broken/passes_after_the_failures"],
-                 "e2e/runner_reports_failed_assertion_exception_and_unknown_suite",
-                 f"  plan {plan}, failed {failed}, passed {passed}\n" + bochs.describe_failure(r))
+    def broken(tally, r):
+        plan, results = bochs.parse_tap(r.serial)
+        failed = sorted(t.name for t in results if not t.ok)
+        passed = sorted(t.name for t in results if t.ok)
+        want_failed = ["broken/failed_assertion", "broken/unexpected_exception",
+                       "selection/unknown-suite"]
+        tally.record(r.complete and plan == 4 and failed == want_failed and
+                     passed == ["broken/passes_after_the_failures"],
+                     "e2e/runner_reports_failed_assertion_exception_and_unknown_suite",
+                     f"  plan {plan}, failed {failed}, passed {passed}\n" +
+                     bochs.describe_failure(r))
+    start("broken,no_such_suite", "broken", broken)
 
     for suite, want, timeout in (("hang", "timeout", 15), ("crash", "crashed", 60),
                                  ("panic", "failed", 60)):
-        iso = mkiso(kernel, suite, os.path.join(build, "test", f"{suite}.iso"))
-        r = boot(build, iso, model, cpus, suite, timeout=timeout)
-        runs.append((suite, r))
-        tally.record(r.status == want, f"e2e/runner_reports_{suite}_as_{want}",
-                     bochs.describe_failure(r))
+        def reported(tally, r, suite=suite, want=want):
+            tally.record(r.status == want, f"e2e/runner_reports_{suite}_as_{want}",
+                         bochs.describe_failure(r))
+        start(suite, suite, reported, timeout=timeout)
 
     # A triple fault in the guest under marrow: a full diagnostic, then the
     # run ends as failed (no hang, no silent reset).
-    iso = mkiso(kernel, "vmx_triple_fault", os.path.join(build, "test", "vmx_tf.iso"))
-    r = boot(build, iso, model, cpus, "vmx_triple_fault", timeout=60)
-    runs.append(("vmx_triple_fault", r))
-    tally.record(r.status == "failed" and "fatal error in VMX root mode" in r.reason and
-                 "marrow: FATAL on cpu 0: the guest triple-faulted" in r.serial and
-                 "exit reason 2 (TRIPLE_FAULT)" in r.serial and "guest rip" in r.serial,
-                 "e2e/guest_triple_fault_under_marrow_is_diagnosed",
-                 bochs.describe_failure(r))
-
-    # The detector itself finds a listening socket, so its silence below
-    # means something.
-    listener = subprocess.Popen([sys.executable, "-c",
-                                 "import socket, time; s = socket.socket(); "
-                                 "s.bind(('127.0.0.1', 0)); s.listen(); print('up', flush=True); "
-                                 "time.sleep(30)"], stdout=subprocess.PIPE, text=True)
-    listener.stdout.readline()
-    seen = bochs.inet_sockets_of(listener.pid)
-    listener.kill()
-    listener.wait()
-    tally.record(len(seen) == 1 and "tcp" in seen[0], "e2e/socket_detector_sees_a_listener",
-                 f"  saw {seen}")
+    def triple_fault(tally, r):
+        tally.record(r.status == "failed" and "fatal error in VMX root mode" in r.reason and
+                     "marrow: FATAL on cpu 0: the guest triple-faulted" in r.serial and
+                     "exit reason 2 (TRIPLE_FAULT)" in r.serial and "guest rip" in r.serial,
+                     "e2e/guest_triple_fault_under_marrow_is_diagnosed",
+                     bochs.describe_failure(r))
+    start("vmx_triple_fault", "vmx_triple_fault", triple_fault, timeout=60, iso_name="vmx_tf")
 
     # An EPT violation no handler claims, and an EPT misconfiguration: each
     # ends the run with marrow's diagnostic, the entries of the walk in it.
     for suite, what in (("ept_violation", "marrow: EPT violation: gpa 3408000, write access"),
                         ("ept_misconfig", "marrow: EPT misconfiguration at gpa 3408000")):
-        iso = mkiso(kernel, suite, os.path.join(build, "test", f"{suite}.iso"))
-        r = boot(build, iso, model, cpus, suite, timeout=60)
-        runs.append((suite, r))
-        tally.record(r.status == "failed" and what in r.serial and "marrow:   PTE " in r.serial
-                     and "marrow:   PML4E " in r.serial,
-                     f"e2e/{suite}_is_diagnosed", bochs.describe_failure(r))
+        def diagnosed(tally, r, suite=suite, what=what):
+            tally.record(r.status == "failed" and what in r.serial and
+                         "marrow:   PTE " in r.serial and "marrow:   PML4E " in r.serial,
+                         f"e2e/{suite}_is_diagnosed", bochs.describe_failure(r))
+        start(suite, suite, diagnosed, timeout=60)
 
-    # Every Bochs run of this test session, checked while it ran.
-    bad = [f"  {name}: {s}" for name, r in runs for s in r.inet_sockets]
-    tally.record(not bad and len(runs) > 0, "e2e/bochs_opens_no_network_socket",
-                 "\n".join(bad) or "  no Bochs run was checked")
-    print(f"e2e: {len(runs)} Bochs runs checked for sockets")
+    def finish(tally, runs):
+        for tag, future, check in checks:
+            r = future.result()
+            runs.append((tag, r))
+            check(tally, r)
+
+        # The detector itself finds a listening socket, so its silence
+        # below means something.
+        listener = subprocess.Popen([sys.executable, "-c",
+                                     "import socket, time; s = socket.socket(); "
+                                     "s.bind(('127.0.0.1', 0)); s.listen(); "
+                                     "print('up', flush=True); time.sleep(30)"],
+                                    stdout=subprocess.PIPE, text=True)
+        listener.stdout.readline()
+        seen = bochs.inet_sockets_of(listener.pid)
+        listener.kill()
+        listener.wait()
+        tally.record(len(seen) == 1 and "tcp" in seen[0], "e2e/socket_detector_sees_a_listener",
+                     f"  saw {seen}")
+
+        # Every Bochs run of this test session, checked while it ran.
+        bad = [f"  {name}: {s}" for name, r in runs for s in r.inet_sockets]
+        tally.record(not bad and len(runs) > 0, "e2e/bochs_opens_no_network_socket",
+                     "\n".join(bad) or "  no Bochs run was checked")
+        print(f"e2e: {len(runs)} Bochs runs checked for sockets")
+    return finish
 
 
 def run_windows(tally, build):
@@ -247,8 +278,7 @@ def linux_host_checks(tally, linux_dir):
           f"({p.stderr.strip() or 'ok'})")
 
 
-def run_linux(tally, build, linux_dir, runs):
-    linux_host_checks(tally, linux_dir)
+def start_linux(build, linux_dir):
     cpus_list = LINUX_CPUS
     if os.environ.get("MARROW_LINUX_CPUS"):
         cpus_list = [int(c) for c in os.environ["MARROW_LINUX_CPUS"].split(",")]
@@ -256,6 +286,7 @@ def run_linux(tally, build, linux_dir, runs):
     # MSR hook checks.
     tools = [os.path.join(linux_dir, "marrowctl"), os.path.join(linux_dir, "mwtest"),
              os.path.join(linux_dir, "image", "msr.ko")]
+    started = []
     for cpus in cpus_list:
         iso = os.path.join(build, "test", f"linux-{cpus}.iso")
         # quiet: the boot log stays in dmesg (the scenario prints it on a
@@ -269,13 +300,19 @@ def run_linux(tally, build, linux_dir, runs):
         cfg = bochs.Config(iso=iso, model=LINUX_MODEL, cpus=cpus, memory=LINUX_MEMORY,
                            timeout=LINUX_TIMEOUT, ignore_bad_msrs=True,
                            workdir=os.path.join(build, "test", f"linux-{cpus}"))
-        result = bochs.run(cfg)
-        runs.append((f"linux x{cpus}", result))
-        results = tally_guest_run(tally, f"linux/x{cpus}", result)
-        print(f"linux {LINUX_MODEL} x{cpus}: {sum(r.ok for r in results)} passed, "
-              f"{sum(not r.ok for r in results)} failed, {result.status} "
-              f"in {result.seconds:.1f} s (boot and scenario; "
-              f"console: {os.path.join(cfg.workdir, 'serial.txt')})")
+        started.append((cpus, cfg, submit(cfg)))
+
+    def finish(tally, runs):
+        linux_host_checks(tally, linux_dir)
+        for cpus, cfg, future in started:
+            result = future.result()
+            runs.append((f"linux x{cpus}", result))
+            results = tally_guest_run(tally, f"linux/x{cpus}", result)
+            print(f"linux {LINUX_MODEL} x{cpus}: {sum(r.ok for r in results)} passed, "
+                  f"{sum(not r.ok for r in results)} failed, {result.status} "
+                  f"in {result.seconds:.1f} s (boot and scenario; "
+                  f"console: {os.path.join(cfg.workdir, 'serial.txt')})")
+    return finish
 
 
 def main():
@@ -295,25 +332,32 @@ def main():
     start = time.monotonic()
     tally = Tally()
     runs = []
-    if args.only in (None, "unit"):
-        run_unit(tally, args.unit_bins)
-    if args.only in (None, "windows") and args.windows:
-        run_windows(tally, args.windows)
+    global POOL
+    jobs = int(os.environ.get("MARROW_JOBS", "0")) or min(2, os.cpu_count() or 1)
+    POOL = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     if args.only == "windows" and not args.windows:
         ap.error("--windows is needed for the windows layer")
     if args.only in (None, "guest", "e2e") and not args.kernel:
         ap.error("--kernel is needed for the guest and e2e layers")
+    if args.only == "linux" and not args.linux:
+        ap.error("--only linux needs --linux DIR")
+    # The longest runs first, so that they overlap everything else.
+    finishers = []
+    if args.only in (None, "linux") and args.linux:
+        finishers.append(start_linux(args.build, args.linux))
     if args.only in (None, "guest"):
-        run_guest(tally, args.build, args.kernel, args.guest_tests, runs)
-    if args.only in (None, "linux"):
-        if args.linux:
-            run_linux(tally, args.build, args.linux, runs)
-        elif args.only == "linux":
-            ap.error("--only linux needs --linux DIR")
-        else:
-            print("linux: skipped (MARROW_SKIP_LINUX is set)")
+        finishers.append(start_guest(args.build, args.kernel, args.guest_tests))
     if args.only in (None, "e2e"):
-        run_e2e(tally, args.build, args.kernel, runs)
+        finishers.append(start_e2e(args.build, args.kernel))
+    if args.only in (None, "unit"):
+        run_unit(tally, args.unit_bins)
+    if args.only in (None, "windows") and args.windows:
+        run_windows(tally, args.windows)
+    if args.only is None and not args.linux:
+        print("linux: skipped (MARROW_SKIP_LINUX is set)")
+    for finish in finishers:
+        finish(tally, runs)
+    POOL.shutdown()
 
     minutes = (time.monotonic() - start) / 60
     if tally.failed:
