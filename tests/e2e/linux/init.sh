@@ -254,7 +254,7 @@ else
 	check "syscalls on (the kernel runs with pti=off)" marrowctl syscalls on
 	check_sh "syscalls: LSTAR still reads as the kernel's entry_SYSCALL_64" \
 		"[ \"\$(marrowctl --json syscalls | json_field entry | tr -d '\"')\" = \
-		   \"0x\$(grep ' entry_SYSCALL_64\$' /proc/kallsyms | cut -d' ' -f1)\" ]"
+		   \"0x\$(grep -m 1 ' entry_SYSCALL_64\$' /proc/kallsyms | cut -d' ' -f1)\" ]"
 	before=$(syscall_count 39)
 	mwtest sys getpid 5000 >/dev/null
 	after=$(syscall_count 39)
