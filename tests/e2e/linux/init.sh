@@ -251,10 +251,13 @@ if grep -q -w pti /proc/cpuinfo; then
 	check_sh "syscalls on under KPTI: says to boot with pti=off" \
 		"marrowctl syscalls on 2>&1 | grep -q 'pti=off'"
 else
+	# LSTAR as the kernel's RDMSR sees it (msr.ko), before and under the hook.
+	LSTAR0=$(mwtest rdmsr 0xc0000082 1)
 	check "syscalls on (the kernel runs with pti=off)" marrowctl syscalls on
-	check_sh "syscalls: LSTAR still reads as the kernel's entry_SYSCALL_64" \
-		"[ \"\$(marrowctl --json syscalls | json_field entry | tr -d '\"')\" = \
-		   \"0x\$(grep -m 1 ' entry_SYSCALL_64\$' /proc/kallsyms | cut -d' ' -f1)\" ]"
+	check_sh "syscalls: RDMSR(LSTAR) still gives the kernel's entry ($LSTAR0), not the stub" \
+		"marrowctl --json syscalls >/tmp/sc && [ \"\$(mwtest rdmsr 0xc0000082 1)\" = $LSTAR0 ] &&
+		 [ \"\$(json_field entry </tmp/sc | tr -d '\"')\" = $LSTAR0 ] &&
+		 [ \"\$(json_field stub </tmp/sc | tr -d '\"')\" != $LSTAR0 ]"
 	before=$(syscall_count 39)
 	mwtest sys getpid 5000 >/dev/null
 	after=$(syscall_count 39)
