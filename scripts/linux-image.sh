@@ -12,8 +12,10 @@ version=$(bash scripts/linux-kver.sh version)
 release=$(bash scripts/linux-kver.sh release)
 dir=$(realpath -m "$build/linux/image")
 stamp="$pkg=$version"
+# The cache also records what was unpacked (older caches lack msr.ko).
+cache_key="$stamp msr.ko"
 
-if [ -f "$dir/vmlinuz" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ]; then
+if [ -f "$dir/vmlinuz" ] && [ "$(cat "$dir/stamp" 2>/dev/null)" = "$cache_key" ]; then
 	exit 0
 fi
 rm -rf "$dir"
@@ -28,11 +30,13 @@ if ! (cd "$dir/deb" && apt-get download -qq "$stamp" 2>"$dir/apt.log"); then
 	exit 1
 fi
 deb=$(ls "$dir"/deb/*.deb)
-# Only the kernel and its config: the modules (hundreds of MiB) are not
-# needed, the test's initramfs has busybox and marrow.ko only. (Debian's
+# Only the kernel, its config and msr.ko (/dev/cpu/N/msr, for the MSR hook
+# checks): the other modules (hundreds of MiB) are not needed. (Debian's
 # System.map is a stub; symbols are in the guest's /proc/kallsyms.)
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" "./boot/vmlinuz-$release" "./boot/config-$release"
+msr_ko=./lib/modules/$release/kernel/arch/x86/kernel/msr.ko
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" "./boot/vmlinuz-$release" "./boot/config-$release" "$msr_ko"
 mv "$dir/boot/vmlinuz-$release" "$dir/vmlinuz"
 mv "$dir/boot/config-$release" "$dir/config"
-rm -rf "$dir/deb" "$dir/boot" "$dir/apt.log"
-echo "$stamp" >"$dir/stamp"
+mv "$dir/$msr_ko" "$dir/msr.ko"
+rm -rf "$dir/deb" "$dir/boot" "$dir/lib" "$dir/apt.log"
+echo "$cache_key" >"$dir/stamp"

@@ -444,13 +444,18 @@ def start_linux(build, linux_dir):
     cpus_list = LINUX_CPUS
     if os.environ.get("MARROW_LINUX_CPUS"):
         cpus_list = [int(c) for c in os.environ["MARROW_LINUX_CPUS"].split(",")]
-    tools = [os.path.join(linux_dir, "marrowctl"), os.path.join(linux_dir, "mwtest")]
+    # msr.ko (Debian's, from the image package): /dev/cpu/N/msr for the
+    # MSR hook checks.
+    tools = [os.path.join(linux_dir, "marrowctl"), os.path.join(linux_dir, "mwtest"),
+             os.path.join(linux_dir, "image", "msr.ko")]
     started = []
     for cpus in cpus_list:
         iso = os.path.join(build, "test", f"linux-{cpus}.iso")
         # quiet: the boot log stays in dmesg (the scenario prints it on a
-        # failure); the serial console's time goes to the test.
-        env = dict(os.environ, MARROW_LINUX_CMDLINE=f"quiet mw_cpus={cpus}")
+        # failure); the serial console's time goes to the test. pti=off:
+        # the syscall (LSTAR) hook needs it (docs/linux.md); with KPTI on,
+        # the scenario checks the refusal instead.
+        env = dict(os.environ, MARROW_LINUX_CMDLINE=f"quiet pti=off mw_cpus={cpus}")
         subprocess.run(["bash", os.path.join(ROOT, "scripts/linux-iso.sh"), build,
                         os.path.join(ROOT, "tests/e2e/linux/init.sh"), iso] + tools,
                        check=True, env=env)

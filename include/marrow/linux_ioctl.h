@@ -95,16 +95,99 @@ struct mw_ioc_log {
  * leave (the module is then pinned: it can no longer be unloaded). */
 #define MW_IOC_UNLOAD _IO(MW_IOC_MAGIC, 0x04)
 
-/* 0x05-0x3f: reserved for more of the same kind (status, logs, control).
- *
- * 0x40-0x5f: reserved for hooks (issue 5: EPT split hooks, page
- * substitution, MSR hooks). The plan, so that the space is not taken by
- * anything else: MW_IOC_HOOK_ADD (0x40, _IOWR, a struct mw_ioc_hook naming
- * the kind, the guest-physical or MSR target and the handler), _REMOVE
- * (0x41, _IOW, by id), _LIST (0x42, _IOWR, into a user buffer) and
- * _STATS (0x43, _IOWR, hits per hook). None of these exists yet: the
- * module answers ENOTTY. */
+/* 0x05-0x3f: reserved for more of the same kind (status, logs, control). */
+
+/* 0x40-0x5f: hooks (docs/linux.md, docs/hooks.md). A refused request
+ * fails with a negative errno and, for the calls whose structure has an
+ * `error` field, the structure is still copied back with the reason in
+ * words there:
+ *   ENOENT     no such kernel symbol / no such hook
+ *   EEXIST     already hooked
+ *   EOPNOTSUPP this CPU or kernel cannot do it (no execute-only EPT,
+ *              kernel page-table isolation for the syscall hook)
+ *   EINVAL     a bad symbol, MSR index, policy or operation
+ *   ENOSPC     no hook slot left
+ *   EBUSY      another hook change is in progress
+ *   ENXIO      marrow is inactive */
 #define MW_IOC_HOOK_FIRST 0x40
 #define MW_IOC_HOOK_LAST 0x5f
+
+#define MW_IOC_SYMBOL_MAX 128
+#define MW_IOC_ERROR_MAX 192
+
+/* A counting inline hook on a kernel function (EPT split: the function's
+ * bytes read as they were; calls go through marrow's stub, counted, to the
+ * original). */
+struct mw_ioc_hook {
+	uint32_t size;			/* in/out, as in mw_ioc_status */
+	uint32_t flags;			/* 0 */
+	char symbol[MW_IOC_SYMBOL_MAX]; /* in: the function, as in /proc/kallsyms */
+	uint64_t address;		/* out: where the symbol is */
+	uint64_t patched_at;		/* out: where the jump is (after an ENDBR64, if any) */
+	uint64_t hits;			/* out: calls counted so far (MW_IOC_HOOK_REMOVE: final) */
+	char error[MW_IOC_ERROR_MAX];	/* out: why it was refused */
+};
+
+/* Every hook in a user buffer of struct mw_ioc_hook entries (their `size`
+ * and `error` are left 0). */
+struct mw_ioc_hook_list {
+	uint32_t size;	   /* in/out */
+	uint32_t count;	   /* out: hooks there are (may exceed capacity) */
+	uint64_t buffer;   /* in: user address */
+	uint64_t capacity; /* in: entries the buffer holds */
+};
+
+/* mw_ioc_msr_hook.read / .write: enum mw_msr_read_policy and
+ * enum mw_msr_write_policy of src/hook/msr_hook.h. */
+#define MW_IOC_MSR_READ_PASS 0
+#define MW_IOC_MSR_READ_SHADOW 1
+#define MW_IOC_MSR_WRITE_PASS 0
+#define MW_IOC_MSR_WRITE_SHADOW 1
+#define MW_IOC_MSR_WRITE_IGNORE 2
+#define MW_IOC_MSR_WRITE_GP 3
+
+struct mw_ioc_msr_hook {
+	uint32_t size;		/* in/out */
+	uint32_t msr;		/* in */
+	uint32_t read, write;	/* in (add): the policies */
+	uint64_t shadow;	/* in (add): the first shadow value; out: the current one */
+	uint64_t reads, writes; /* out: the guest's accesses counted */
+	char error[MW_IOC_ERROR_MAX];
+};
+
+/* The same buffer protocol as mw_ioc_hook_list, of struct mw_ioc_msr_hook. */
+struct mw_ioc_msr_hook_list {
+	uint32_t size;
+	uint32_t count;
+	uint64_t buffer;
+	uint64_t capacity;
+};
+
+/* mw_ioc_syscalls.op */
+#define MW_IOC_SYSCALLS_QUERY 0
+#define MW_IOC_SYSCALLS_ON 1
+#define MW_IOC_SYSCALLS_OFF 2
+/* Syscall numbers counted one by one; the last counter holds every number
+ * from MW_IOC_SYSCALLS_MAX - 1 up. */
+#define MW_IOC_SYSCALLS_MAX 512
+
+struct mw_ioc_syscalls {
+	uint32_t size; /* in/out */
+	uint32_t op;   /* in: MW_IOC_SYSCALLS_* */
+	uint32_t on;   /* out: 1 while the LSTAR hook is on */
+	uint32_t reserved;
+	uint64_t entry;	 /* out: the kernel's syscall entry (what LSTAR reads) */
+	uint64_t stub;	 /* out: where every CPU's real LSTAR points, 0 when off */
+	uint64_t counts; /* in: user address of MW_IOC_SYSCALLS_MAX uint64_t, or 0 */
+	char error[MW_IOC_ERROR_MAX];
+};
+
+#define MW_IOC_HOOK_ADD _IOWR(MW_IOC_MAGIC, 0x40, struct mw_ioc_hook)
+#define MW_IOC_HOOK_REMOVE _IOWR(MW_IOC_MAGIC, 0x41, struct mw_ioc_hook)
+#define MW_IOC_HOOK_LIST _IOWR(MW_IOC_MAGIC, 0x42, struct mw_ioc_hook_list)
+#define MW_IOC_MSR_HOOK_ADD _IOWR(MW_IOC_MAGIC, 0x43, struct mw_ioc_msr_hook)
+#define MW_IOC_MSR_HOOK_REMOVE _IOWR(MW_IOC_MAGIC, 0x44, struct mw_ioc_msr_hook)
+#define MW_IOC_MSR_HOOK_LIST _IOWR(MW_IOC_MAGIC, 0x45, struct mw_ioc_msr_hook_list)
+#define MW_IOC_SYSCALLS _IOWR(MW_IOC_MAGIC, 0x46, struct mw_ioc_syscalls)
 
 #endif

@@ -103,12 +103,16 @@ static enum mw_status drop_new(const struct mw_inline_hook *h, enum mw_status s)
 	return s;
 }
 
+/* handler 0 with original NULL: a counting hook, whose handler is its own
+ * trampoline (every call counted, then the original runs). */
 static enum mw_status install(uint64_t target, uint64_t handler, void **original,
 			      struct mw_inline_hook **out, struct mw_error *err)
 {
+	bool counting = !handler && !original;
+
 	if (!mw.active)
 		return fail(err, MW_ERR_NOT_VIRTUALIZED, target, "marrow is not running");
-	if (!target || !handler || !original)
+	if (!target || (!counting && (!handler || !original)))
 		return fail(err, MW_ERR_BAD_ARGUMENT, target,
 			    "a NULL target, handler or original pointer");
 	unsigned offset = target & 0xfff;
@@ -149,10 +153,11 @@ static enum mw_status install(uint64_t target, uint64_t handler, void **original
 					"marrow's data is beyond a RIP-relative operand's reach "
 					"from its code"));
 	d->hits = 0;
-	d->handler = handler;
+	d->handler = counting ? slot_addr + TRAMP_AT : handler;
 	stub_inline_build(h->write, slot_addr, hits_at, handler_at);
 	/* Before any CPU can reach the handler. */
-	*original = h->code + TRAMP_AT;
+	if (original)
+		*original = h->code + TRAMP_AT;
 
 	s = split_copy_get(gpa, &h->page, err);
 	if (s != MW_OK)
@@ -185,11 +190,25 @@ static enum mw_status install(uint64_t target, uint64_t handler, void **original
 enum mw_status mw_hook_install(void *target, const void *handler, void **original,
 			       struct mw_inline_hook **out, struct mw_error *err)
 {
+	if (!handler || !original)
+		return fail(err, MW_ERR_BAD_ARGUMENT, (uint64_t)(uintptr_t)target,
+			    "a NULL target, handler or original pointer");
 	if (!hook_change_begin())
 		return fail(err, MW_ERR_BUSY, (uint64_t)(uintptr_t)target,
 			    "another hook change is in progress");
 	enum mw_status s = install((uint64_t)(uintptr_t)target, (uint64_t)(uintptr_t)handler,
 				   original, out, err);
+	hook_change_end();
+	return s;
+}
+
+enum mw_status mw_hook_install_counting(void *target, struct mw_inline_hook **out,
+					struct mw_error *err)
+{
+	if (!hook_change_begin())
+		return fail(err, MW_ERR_BUSY, (uint64_t)(uintptr_t)target,
+			    "another hook change is in progress");
+	enum mw_status s = install((uint64_t)(uintptr_t)target, 0, NULL, out, err);
 	hook_change_end();
 	return s;
 }

@@ -28,6 +28,11 @@ struct mw_inline_hook;
  * the handler, to the trampoline that runs the original function. */
 enum mw_status mw_hook_install(void *target, const void *handler, void **original,
 			       struct mw_inline_hook **out, struct mw_error *err);
+/* A hook that only counts: every call goes through the stub (counted) and
+ * straight on to the original, through the trampoline. For tools that
+ * hook by name without a handler of their own (marrowctl hook add). */
+enum mw_status mw_hook_install_counting(void *target, struct mw_inline_hook **out,
+					struct mw_error *err);
 /* Unhooks; on return no CPU is inside the stub or the trampoline (a
  * handler may still be running). */
 enum mw_status mw_hook_remove(struct mw_inline_hook *h);

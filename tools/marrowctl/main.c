@@ -1,15 +1,19 @@
 /* marrowctl: look at and control marrow from user space (docs/linux.md).
  *
  *   marrowctl [--json] status | stats [--cpu N] | log | unload | help
+ *             | hook add|remove|list [SYMBOL] | msr-hook add|remove|list [MSR]
+ *             | syscalls [on|off] [--top N]
  *
  * Portable C: the platform is reached only through transport.h. Exit
  * codes tell scripts what went wrong without parsing messages. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "cpu.h"
 #include "marrow/hypercall.h"
 #include "names.h"
@@ -17,20 +21,6 @@
 #include "transport.h"
 
 #define MARROWCTL_VERSION "1.0"
-
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_FAILED = 1,      /* the operation failed */
-	EXIT_USAGE = 2,	      /* bad command line */
-	EXIT_NOT_LOADED = 3,  /* marrow is not loaded */
-	EXIT_DENIED = 4,      /* not allowed: needs root */
-	EXIT_UNSUPPORTED = 5, /* this CPU cannot run marrow */
-};
-
-struct options {
-	bool json;
-	long cpu; /* -1: every CPU */
-};
 
 static void usage(FILE *out)
 {
@@ -43,6 +33,16 @@ static void usage(FILE *out)
 		"  stats [--cpu N]   VM exits per reason and other counters, per CPU\n"
 		"  log               the records marrow's root mode logged\n"
 		"  unload            devirtualize every CPU (the driver stays loaded, inactive)\n"
+		"  hook add SYMBOL   count the calls of a kernel function (EPT split hook: its\n"
+		"                    bytes still read as they were)\n"
+		"  hook remove SYMBOL\n"
+		"  hook list         hooked functions and their calls\n"
+		"  msr-hook add MSR [--read pass|shadow] [--write pass|shadow|ignore|gp]\n"
+		"                    [--shadow VALUE]   intercept and count an MSR's RDMSR/WRMSR\n"
+		"  msr-hook remove MSR\n"
+		"  msr-hook list     hooked MSRs, policies and counts\n"
+		"  syscalls on|off   the syscall (LSTAR) hook: count every SYSCALL by number\n"
+		"  syscalls [--top N]  the most frequent system calls since 'syscalls on'\n"
 		"  help              this text\n"
 		"\n"
 		"options:\n"
@@ -50,10 +50,11 @@ static void usage(FILE *out)
 		"  --version         marrowctl's version\n"
 		"\n"
 		"exit codes: 0 ok, 1 failed, 2 bad arguments, 3 marrow not loaded,\n"
-		"            4 permission denied (run as root), 5 unsupported CPU\n");
+		"            4 permission denied (run as root), 5 unsupported (CPU or kernel),\n"
+		"            6 no such symbol or hook, 7 already hooked\n");
 }
 
-static int usage_error(const char *fmt, const char *arg)
+int usage_error(const char *fmt, const char *arg)
 {
 	fputs("marrowctl: ", stderr);
 	fprintf(stderr, fmt, arg);
@@ -90,10 +91,23 @@ static int open_failed(enum mwt_result r)
 	}
 }
 
-static int call_failed(const struct mwt *t, enum mwt_result r)
+int call_failed(const struct mwt *t, enum mwt_result r)
 {
 	fprintf(stderr, "marrowctl: %s\n", mwt_error(t));
-	return r == MWT_DENIED ? EXIT_DENIED : EXIT_FAILED;
+	switch (r) {
+	case MWT_DENIED:
+		return EXIT_DENIED;
+	case MWT_NOT_FOUND:
+		return EXIT_NOT_FOUND;
+	case MWT_EXISTS:
+		return EXIT_EXISTS;
+	case MWT_UNSUPPORTED:
+		return EXIT_UNSUPPORTED;
+	case MWT_INVALID:
+		return EXIT_USAGE;
+	default:
+		return EXIT_FAILED;
+	}
 }
 
 static void feature_list(uint64_t features, struct json *j)
@@ -458,20 +472,62 @@ static bool parse_cpu(const char *text, long *cpu)
 	return true;
 }
 
+static bool parse_u64(const char *text, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(text, &end, 0);
+	return *text && *text != '-' && !*end && errno == 0;
+}
+
+/* An option that takes a value: argv[*i] is the option, the value next. */
+static int option_value(int argc, char **argv, int *i, struct options *o)
+{
+	const char *a = argv[*i];
+
+	if (*i + 1 >= argc)
+		return usage_error("%s needs a value", a);
+	const char *v = argv[++*i];
+	if (!strcmp(a, "--cpu")) {
+		if (!parse_cpu(v, &o->cpu))
+			return usage_error("--cpu %s: not a CPU number", v);
+	} else if (!strcmp(a, "--read")) {
+		o->msr_read = v;
+	} else if (!strcmp(a, "--write")) {
+		o->msr_write = v;
+	} else if (!strcmp(a, "--shadow")) {
+		if (!parse_u64(v, &o->shadow))
+			return usage_error("--shadow %s: not a number", v);
+		o->has_shadow = true;
+	} else if (!strcmp(a, "--top")) {
+		uint64_t n;
+		if (!parse_u64(v, &n) || n == 0 || n > MWT_SYSCALLS)
+			return usage_error("--top %s: not a count from 1 to 512", v);
+		o->top = (unsigned)n;
+	}
+	return EXIT_OK;
+}
+
+static bool takes_value(const char *a)
+{
+	return !strcmp(a, "--cpu") || !strcmp(a, "--read") || !strcmp(a, "--write") ||
+	       !strcmp(a, "--shadow") || !strcmp(a, "--top");
+}
+
 int main(int argc, char **argv)
 {
-	struct options o = { .json = false, .cpu = -1 };
+	struct options o = { .json = false, .cpu = -1, .top = 20 };
 	const char *command = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--json")) {
 			o.json = true;
-		} else if (!strcmp(a, "--cpu")) {
-			if (i + 1 >= argc)
-				return usage_error("--cpu needs a CPU number%s", "");
-			if (!parse_cpu(argv[++i], &o.cpu))
-				return usage_error("--cpu %s: not a CPU number", argv[i]);
+		} else if (takes_value(a)) {
+			int rc = option_value(argc, argv, &i, &o);
+			if (rc != EXIT_OK)
+				return rc;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help")) {
 			usage(stdout);
 			return EXIT_OK;
@@ -483,6 +539,8 @@ int main(int argc, char **argv)
 			return usage_error("unknown option '%s'", a);
 		} else if (!command) {
 			command = a;
+		} else if (o.nargs < MAX_ARGS) {
+			o.args[o.nargs++] = a;
 		} else {
 			return usage_error("unexpected argument '%s'", a);
 		}
@@ -491,6 +549,7 @@ int main(int argc, char **argv)
 		return usage_error("no command given%s", "");
 
 	int (*run)(struct mwt *, const struct options *) = NULL;
+	unsigned max_args = 0;
 	if (!strcmp(command, "status"))
 		run = cmd_status;
 	else if (!strcmp(command, "stats"))
@@ -499,16 +558,34 @@ int main(int argc, char **argv)
 		run = cmd_log;
 	else if (!strcmp(command, "unload"))
 		run = cmd_unload;
+	else if (!strcmp(command, "hook"))
+		run = cmd_hook, max_args = 2;
+	else if (!strcmp(command, "msr-hook"))
+		run = cmd_msr_hook, max_args = 2;
+	else if (!strcmp(command, "syscalls"))
+		run = cmd_syscalls, max_args = 1;
 	else
 		return usage_error("unknown command '%s'", command);
+	if (o.nargs > max_args)
+		return usage_error("unexpected argument '%s'", o.args[max_args]);
 	if (o.cpu >= 0 && run != cmd_stats)
 		return usage_error("--cpu applies to 'stats' only, not '%s'", command);
+	if ((o.msr_read || o.msr_write || o.has_shadow) && run != cmd_msr_hook)
+		return usage_error("--read, --write and --shadow apply to 'msr-hook add' only, not "
+				   "'%s'",
+				   command);
+	int rc = run == cmd_hook       ? hook_check_args(&o)
+		 : run == cmd_msr_hook ? msr_hook_check_args(&o)
+		 : run == cmd_syscalls ? syscalls_check_args(&o)
+				       : EXIT_OK;
+	if (rc != EXIT_OK)
+		return rc;
 
 	struct mwt *t;
 	enum mwt_result r = mwt_open(&t);
 	if (r != MWT_OK)
 		return open_failed(r);
-	int rc = run(t, &o);
+	rc = run(t, &o);
 	mwt_close(t);
 	return rc;
 }

@@ -15,11 +15,14 @@
 
 enum mwt_result {
 	MWT_OK = 0,
-	MWT_NOT_LOADED, /* marrow's driver is not loaded: no device */
-	MWT_DENIED,	/* the caller may not use the device */
-	MWT_INACTIVE,	/* loaded, but marrow no longer virtualizes */
-	MWT_INVALID,	/* the driver refused an argument */
-	MWT_FAILED,	/* anything else: see mwt_error() */
+	MWT_NOT_LOADED,	 /* marrow's driver is not loaded: no device */
+	MWT_DENIED,	 /* the caller may not use the device */
+	MWT_INACTIVE,	 /* loaded, but marrow no longer virtualizes */
+	MWT_INVALID,	 /* the driver refused an argument */
+	MWT_FAILED,	 /* anything else: see mwt_error() */
+	MWT_NOT_FOUND,	 /* no such symbol, hook or MSR */
+	MWT_EXISTS,	 /* already hooked */
+	MWT_UNSUPPORTED, /* this CPU or kernel cannot do it */
 };
 
 struct mwt_status {
@@ -64,5 +67,54 @@ enum mwt_result mwt_read_log(struct mwt *t, uint64_t start, char *buf, size_t ca
 			     struct mwt_log_chunk *chunk);
 /* MWT_INACTIVE when marrow was not virtualizing any more. */
 enum mwt_result mwt_unload(struct mwt *t);
+
+/* Hooks (docs/hooks.md). Refusals leave the driver's reason in
+ * mwt_error(). */
+#define MWT_SYMBOL_MAX 128
+#define MWT_SYSCALLS 512 /* counters; the last holds every number from 511 up */
+
+struct mwt_hook {
+	char symbol[MWT_SYMBOL_MAX];
+	uint64_t address;    /* the symbol */
+	uint64_t patched_at; /* where the jump is */
+	uint64_t hits;	     /* calls counted */
+};
+
+enum mwt_msr_read { MWT_MSR_READ_PASS, MWT_MSR_READ_SHADOW };
+enum mwt_msr_write {
+	MWT_MSR_WRITE_PASS,
+	MWT_MSR_WRITE_SHADOW,
+	MWT_MSR_WRITE_IGNORE,
+	MWT_MSR_WRITE_GP,
+};
+
+struct mwt_msr_hook {
+	uint32_t msr;
+	enum mwt_msr_read read;
+	enum mwt_msr_write write;
+	uint64_t shadow;
+	uint64_t reads, writes;
+};
+
+enum mwt_syscalls_op { MWT_SYSCALLS_QUERY, MWT_SYSCALLS_ON, MWT_SYSCALLS_OFF };
+
+struct mwt_syscalls {
+	bool on;
+	uint64_t entry; /* the kernel's syscall entry */
+	uint64_t stub;	/* marrow's stub every CPU's LSTAR points at (0: off) */
+	uint64_t counts[MWT_SYSCALLS];
+};
+
+enum mwt_result mwt_hook_add(struct mwt *t, const char *symbol, struct mwt_hook *out);
+enum mwt_result mwt_hook_remove(struct mwt *t, const char *symbol, struct mwt_hook *out);
+/* Up to cap hooks into out; *count: how many there are. */
+enum mwt_result mwt_hook_list(struct mwt *t, struct mwt_hook *out, unsigned cap, unsigned *count);
+enum mwt_result mwt_msr_hook_add(struct mwt *t, struct mwt_msr_hook *h);
+enum mwt_result mwt_msr_hook_remove(struct mwt *t, struct mwt_msr_hook *h);
+enum mwt_result mwt_msr_hook_list(struct mwt *t, struct mwt_msr_hook *out, unsigned cap,
+				  unsigned *count);
+/* Counts as they are (QUERY), or after turning the hook on, or just
+ * before turning it off (OFF: the final counts). */
+enum mwt_result mwt_syscalls(struct mwt *t, enum mwt_syscalls_op op, struct mwt_syscalls *out);
 
 #endif

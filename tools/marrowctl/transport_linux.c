@@ -13,7 +13,7 @@
 
 struct mwt {
 	int fd;
-	char error[160];
+	char error[MW_IOC_ERROR_MAX + 96];
 };
 
 static char open_error[160];
@@ -93,9 +93,26 @@ static enum mwt_result call(struct mwt *t, unsigned long request, void *arg, con
 	case EACCES:
 	case EPERM:
 		return MWT_DENIED;
+	case ENOENT:
+		return MWT_NOT_FOUND;
+	case EEXIST:
+		return MWT_EXISTS;
+	case EOPNOTSUPP:
+		return MWT_UNSUPPORTED;
 	default:
 		return MWT_FAILED;
 	}
+}
+
+/* A hook call: on a refusal the driver's reason replaces strerror's. */
+static enum mwt_result call_why(struct mwt *t, unsigned long request, void *arg, const char *what,
+				const char *why)
+{
+	enum mwt_result r = call(t, request, arg, what);
+
+	if (r != MWT_OK && why[0])
+		snprintf(t->error, sizeof(t->error), "%s: %.*s", what, MW_IOC_ERROR_MAX, why);
+	return r;
 }
 
 static bool bit(const uint64_t *words, unsigned n)
@@ -167,4 +184,139 @@ enum mwt_result mwt_read_log(struct mwt *t, uint64_t start, char *buf, size_t ca
 enum mwt_result mwt_unload(struct mwt *t)
 {
 	return call(t, MW_IOC_UNLOAD, NULL, "unload");
+}
+
+static void hook_from(struct mwt_hook *out, const struct mw_ioc_hook *h)
+{
+	memcpy(out->symbol, h->symbol, sizeof(out->symbol));
+	out->symbol[sizeof(out->symbol) - 1] = '\0';
+	out->address = h->address;
+	out->patched_at = h->patched_at;
+	out->hits = h->hits;
+}
+
+static enum mwt_result hook_op(struct mwt *t, unsigned long request, const char *what,
+			       const char *symbol, struct mwt_hook *out)
+{
+	struct mw_ioc_hook *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return MWT_FAILED;
+	h->size = sizeof(*h);
+	snprintf(h->symbol, sizeof(h->symbol), "%s", symbol);
+	enum mwt_result r = call_why(t, request, h, what, h->error);
+	if (r == MWT_OK)
+		hook_from(out, h);
+	free(h);
+	return r;
+}
+
+enum mwt_result mwt_hook_add(struct mwt *t, const char *symbol, struct mwt_hook *out)
+{
+	return hook_op(t, MW_IOC_HOOK_ADD, "hook add", symbol, out);
+}
+
+enum mwt_result mwt_hook_remove(struct mwt *t, const char *symbol, struct mwt_hook *out)
+{
+	return hook_op(t, MW_IOC_HOOK_REMOVE, "hook remove", symbol, out);
+}
+
+enum mwt_result mwt_hook_list(struct mwt *t, struct mwt_hook *out, unsigned cap, unsigned *count)
+{
+	struct mw_ioc_hook *buf = calloc(cap ? cap : 1, sizeof(*buf));
+	struct mw_ioc_hook_list l = {
+		.size = sizeof(l),
+		.buffer = (uint64_t)(uintptr_t)buf,
+		.capacity = cap,
+	};
+
+	if (!buf)
+		return MWT_FAILED;
+	enum mwt_result r = call(t, MW_IOC_HOOK_LIST, &l, "hook list");
+	if (r == MWT_OK) {
+		*count = l.count;
+		for (unsigned i = 0; i < l.count && i < cap; i++)
+			hook_from(&out[i], &buf[i]);
+	}
+	free(buf);
+	return r;
+}
+
+static void msr_from(struct mwt_msr_hook *out, const struct mw_ioc_msr_hook *m)
+{
+	out->msr = m->msr;
+	out->read = (enum mwt_msr_read)m->read;
+	out->write = (enum mwt_msr_write)m->write;
+	out->shadow = m->shadow;
+	out->reads = m->reads;
+	out->writes = m->writes;
+}
+
+static enum mwt_result msr_op(struct mwt *t, unsigned long request, const char *what,
+			      struct mwt_msr_hook *h)
+{
+	struct mw_ioc_msr_hook m = {
+		.size = sizeof(m),
+		.msr = h->msr,
+		.read = h->read,
+		.write = h->write,
+		.shadow = h->shadow,
+	};
+	enum mwt_result r = call_why(t, request, &m, what, m.error);
+
+	if (r == MWT_OK)
+		msr_from(h, &m);
+	return r;
+}
+
+enum mwt_result mwt_msr_hook_add(struct mwt *t, struct mwt_msr_hook *h)
+{
+	return msr_op(t, MW_IOC_MSR_HOOK_ADD, "msr-hook add", h);
+}
+
+enum mwt_result mwt_msr_hook_remove(struct mwt *t, struct mwt_msr_hook *h)
+{
+	return msr_op(t, MW_IOC_MSR_HOOK_REMOVE, "msr-hook remove", h);
+}
+
+enum mwt_result mwt_msr_hook_list(struct mwt *t, struct mwt_msr_hook *out, unsigned cap,
+				  unsigned *count)
+{
+	struct mw_ioc_msr_hook *buf = calloc(cap ? cap : 1, sizeof(*buf));
+	struct mw_ioc_msr_hook_list l = {
+		.size = sizeof(l),
+		.buffer = (uint64_t)(uintptr_t)buf,
+		.capacity = cap,
+	};
+
+	if (!buf)
+		return MWT_FAILED;
+	enum mwt_result r = call(t, MW_IOC_MSR_HOOK_LIST, &l, "msr-hook list");
+	if (r == MWT_OK) {
+		*count = l.count;
+		for (unsigned i = 0; i < l.count && i < cap; i++)
+			msr_from(&out[i], &buf[i]);
+	}
+	free(buf);
+	return r;
+}
+
+enum mwt_result mwt_syscalls(struct mwt *t, enum mwt_syscalls_op op, struct mwt_syscalls *out)
+{
+	struct mw_ioc_syscalls s = {
+		.size = sizeof(s),
+		.op = op == MWT_SYSCALLS_ON    ? MW_IOC_SYSCALLS_ON
+		      : op == MWT_SYSCALLS_OFF ? MW_IOC_SYSCALLS_OFF
+					       : MW_IOC_SYSCALLS_QUERY,
+		.counts = (uint64_t)(uintptr_t)out->counts,
+	};
+	_Static_assert(MWT_SYSCALLS == MW_IOC_SYSCALLS_MAX, "syscall counters");
+	enum mwt_result r = call_why(t, MW_IOC_SYSCALLS, &s, "syscalls", s.error);
+
+	if (r == MWT_OK) {
+		out->on = s.on;
+		out->entry = s.entry;
+		out->stub = s.stub;
+	}
+	return r;
 }

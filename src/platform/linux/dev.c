@@ -15,6 +15,7 @@
 
 #include "marrow/hypercall.h"
 #include "mwl.h"
+#include "mwl_hooks.h"
 
 #define LOG_CHUNK_MAX (64 * 1024)
 
@@ -191,8 +192,9 @@ static long mwl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MW_IOC_UNLOAD:
 		return ioc_unload();
 	default:
-		/* Hook ioctls (MW_IOC_HOOK_FIRST..LAST) land here too until
-		 * issue 5 implements them. */
+		if (_IOC_TYPE(cmd) == MW_IOC_MAGIC && _IOC_NR(cmd) >= MW_IOC_HOOK_FIRST &&
+		    _IOC_NR(cmd) <= MW_IOC_HOOK_LAST)
+			return mwl_hook_ioctl(cmd, uarg);
 		return -ENOTTY;
 	}
 }

@@ -17,9 +17,11 @@
 #include <linux/smp.h>
 #include <linux/string.h>
 
+#include "code_area.h"
 #include "core/status.h"
 #include "marrow/hypercall.h"
 #include "mwl.h"
+#include "mwl_hooks.h"
 #include "mwl_selftest.h"
 
 MODULE_LICENSE("GPL");
@@ -201,6 +203,8 @@ int mwl_devirtualize_all_locked(void)
 	mwl_log_drain_locked();
 	save_final_stats();
 	enum mw_status s = mw_devirtualize_all();
+	/* The core removed every hook before leaving. */
+	mwl_hooks_forget_locked();
 	if (s == MW_OK)
 		return 0;
 	/* A CPU still runs marrow's exit handler from this module's memory:
@@ -376,6 +380,8 @@ static void __exit marrow_exit(void)
 	int ret = mwl_devirtualize_all_locked();
 	mutex_unlock(&mwl.lock);
 	cpus_read_unlock();
+	if (!mwl.pinned)
+		mwl_code_exit();
 	if (!ret)
 		pr_info("marrow: %u CPU(s) devirtualized, unloaded\n", n);
 	else

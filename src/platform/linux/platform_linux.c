@@ -2,16 +2,23 @@
  * The core calls these only outside VMX root mode. */
 #include <asm/desc.h>
 #include <asm/tlbflush.h>
+#include <asm/unwind.h>
+#include <linux/bitmap.h>
 #include <linux/cpumask.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/printk.h>
+#include <linux/rcupdate.h>
+#include <linux/rcupdate_wait.h>
 #include <linux/smp.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
 
+#include "code_area.h"
 #include "platform/platform.h"
 
 /* The start of the kernel half of a 4-level address space (PML4 slot 256).
@@ -142,38 +149,103 @@ void platform_log(const char *text, size_t len)
 	pr_info("marrow: %.*s\n", (int)len, text);
 }
 
-/* Not yet: modules get memory within 2 GiB of the kernel's text only from
- * the module loader (module_alloc is not exported), and an LSTAR stub would
- * also have to be mapped in the user page tables under KPTI. Inline hooks
- * and the LSTAR hook report "unsupported" on Linux; MSR and exception hooks
- * and page substitution need no generated code. */
+/* Generated code lives in marrow.ko's own text (code_area.S): within a
+ * rel32 jump of every kernel function and a RIP-relative operand of the
+ * module's data, executable, and read-only in the kernel's page tables.
+ * marrow writes it through a second, writable mapping of the same pages
+ * (vmap), made on first use. No CPU runs a page while it is handed out:
+ * the core makes every CPU take an interrupt (IRET serializes, SDM 3A
+ * 8.1.3 cross-modifying code) before any can reach new code. */
+static DEFINE_MUTEX(code_lock);
+static DECLARE_BITMAP(code_used, MWL_CODE_PAGES);
+static u8 *code_alias;
+
+static bool code_alias_map(void)
+{
+	struct page *pages[MWL_CODE_PAGES];
+
+	if (code_alias)
+		return true;
+	for (unsigned i = 0; i < MWL_CODE_PAGES; i++) {
+		pages[i] = vmalloc_to_page(mwl_code_area + i * PAGE_SIZE);
+		if (!pages[i])
+			return false;
+	}
+	code_alias = vmap(pages, MWL_CODE_PAGES, VM_MAP, PAGE_KERNEL);
+	return code_alias != NULL;
+}
+
 void *platform_alloc_code(size_t pages, void **write)
 {
-	(void)pages;
+	void *code = NULL;
+
 	*write = NULL;
-	return NULL;
+	mutex_lock(&code_lock);
+	if (pages && code_alias_map()) {
+		unsigned long i =
+			bitmap_find_next_zero_area(code_used, MWL_CODE_PAGES, 0, pages, 0);
+		if (i < MWL_CODE_PAGES) {
+			bitmap_set(code_used, i, pages);
+			code = mwl_code_area + i * PAGE_SIZE;
+			*write = code_alias + i * PAGE_SIZE;
+		}
+	}
+	mutex_unlock(&code_lock);
+	return code;
 }
 
 void platform_free_code(void *code, void *write, size_t pages)
 {
-	(void)code;
-	(void)write;
-	(void)pages;
+	if (!code)
+		return;
+	mutex_lock(&code_lock);
+	memset(write, 0xcc, pages * PAGE_SIZE);
+	bitmap_clear(code_used, ((u8 *)code - mwl_code_area) / PAGE_SIZE, pages);
+	mutex_unlock(&code_lock);
 }
 
-/* Only hook code that generated code needs asks (see platform_alloc_code). */
+void mwl_code_exit(void)
+{
+	if (code_alias)
+		vunmap(code_alias);
+	code_alias = NULL;
+}
+
+/* The core asks inside platform_on_each_cpu callbacks. On the calling CPU
+ * the callback is a plain call (nothing interrupted: NULL); on the others
+ * it runs in the call-function IPI, which does not record its registers
+ * for get_irq_regs(), so the interrupted context is found by unwinding to
+ * the first interrupt frame (ORC: the entry code's pt_regs). Only the
+ * innermost interrupted context is seen: one that a softirq running on
+ * interrupt exit had interrupted, below the IPI's, is not (docs/linux.md). */
 uint64_t *platform_interrupted_rip(void)
 {
+	struct unwind_state state;
+
+	if (!in_hardirq())
+		return NULL;
+	for (unwind_start(&state, current, NULL, NULL); !unwind_done(&state);
+	     unwind_next_frame(&state)) {
+		struct pt_regs *regs = unwind_get_entry_regs(&state, NULL);
+		if (regs)
+			return user_mode(regs) ? NULL : (uint64_t *)&regs->ip;
+	}
 	return NULL;
 }
 
-/* Nothing generated runs here (platform_alloc_code gives nothing); a real
- * implementation must also wait for tasks preempted in the range
- * (synchronize_rcu_tasks), not only for CPUs. */
+/* A CPU may be inside code nothing jumps to any more in an interrupt
+ * handler or with preemption off (synchronize_rcu waits for every such
+ * region that began before), or in a task, running or preempted there
+ * (synchronize_rcu_tasks waits until every task has switched voluntarily,
+ * gone to user space or idled: as ftrace does before freeing a
+ * trampoline). */
 void platform_quiesce(const void *code, size_t len)
 {
 	(void)code;
 	(void)len;
+	synchronize_rcu();
+	if (IS_ENABLED(CONFIG_TASKS_RCU))
+		synchronize_rcu_tasks();
 }
 
 void platform_cpu_left_vmx(void)

@@ -1,6 +1,8 @@
 /* /sys/kernel/marrow: read-only status and counters, one value per file.
  *   active, version, features, identify, cpu_count, online,
- *   virtualized (CPU lists as "0-3"), virtualized_count, last_error
+ *   virtualized (CPU lists as "0-3"), virtualized_count, last_error,
+ *   hooks_inline, hooks_msr (hooks marrowctl has on), syscall_hook (0/1),
+ *   syscalls (SYSCALLs counted since the syscall hook went on)
  *   cpuN/{virtualized, exits_total, hypercalls, hypercalls_refused,
  *         injected_exceptions, injected_nmis, nmis_in_root,
  *         unexpected_exits, msr_faults}
@@ -10,7 +12,10 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
+#include "hook/lstar_hook.h"
+#include "hook/stub.h"
 #include "mwl.h"
+#include "mwl_hooks.h"
 
 static struct kobject *top;
 
@@ -109,12 +114,52 @@ TOP_ATTR(virtualized, F_VIRTUALIZED);
 TOP_ATTR(virtualized_count, F_VIRTUALIZED_COUNT);
 TOP_ATTR(last_error, F_LAST_ERROR);
 
+enum hook_field { H_INLINE, H_MSR, H_SYSCALL_HOOK, H_SYSCALLS };
+
+static ssize_t show_hooks(char *buf, enum hook_field f)
+{
+	unsigned inline_hooks, msr;
+	bool syscalls;
+	uint64_t total = 0;
+
+	mutex_lock(&mwl.lock);
+	mwl_hooks_counts_locked(&inline_hooks, &msr, &syscalls);
+	if (f == H_SYSCALLS && syscalls)
+		for (unsigned i = 0; i <= STUB_SYSCALLS; i++)
+			total += mw_syscall_count(i);
+	mutex_unlock(&mwl.lock);
+	switch (f) {
+	case H_INLINE:
+		return sysfs_emit(buf, "%u\n", inline_hooks);
+	case H_MSR:
+		return sysfs_emit(buf, "%u\n", msr);
+	case H_SYSCALL_HOOK:
+		return sysfs_emit(buf, "%u\n", syscalls);
+	default:
+		return sysfs_emit(buf, "%llu\n", (unsigned long long)total);
+	}
+}
+
+#define HOOK_ATTR(name, field)                                                             \
+	static ssize_t name##_show(struct kobject *k, struct kobj_attribute *a, char *buf) \
+	{                                                                                  \
+		return show_hooks(buf, field);                                             \
+	}                                                                                  \
+	static struct kobj_attribute name##_attr = __ATTR_RO(name)
+
+HOOK_ATTR(hooks_inline, H_INLINE);
+HOOK_ATTR(hooks_msr, H_MSR);
+HOOK_ATTR(syscall_hook, H_SYSCALL_HOOK);
+HOOK_ATTR(syscalls, H_SYSCALLS);
+
 static struct attribute *top_attrs[] = {
-	&active_attr.attr,	&version_attr.attr,
-	&features_attr.attr,	&identify_attr.attr,
-	&cpu_count_attr.attr,	&online_attr.attr,
-	&virtualized_attr.attr, &virtualized_count_attr.attr,
-	&last_error_attr.attr,	NULL,
+	&hooks_inline_attr.attr, &hooks_msr_attr.attr,
+	&syscall_hook_attr.attr, &syscalls_attr.attr,
+	&active_attr.attr,	 &version_attr.attr,
+	&features_attr.attr,	 &identify_attr.attr,
+	&cpu_count_attr.attr,	 &online_attr.attr,
+	&virtualized_attr.attr,	 &virtualized_count_attr.attr,
+	&last_error_attr.attr,	 NULL,
 };
 
 static const struct attribute_group top_group = { .attrs = top_attrs };

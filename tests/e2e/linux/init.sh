@@ -187,6 +187,94 @@ check_sh "marrowctl log: every CPU's root-mode ring drained (test_log records)" 
 check_sh "dmesg: the same records, drained into printk" \
 	"[ \$(dmesg | grep -c 'marrow: cpu[0-9]*: log test') = $CPUS ]"
 
+# --- Hooks: a counting inline hook, MSR hooks, the syscall hook -------------
+FN=__x64_sys_getpriority
+# syscall_count NR: NR's count in marrowctl syscalls (0 when not listed).
+syscall_count() {
+	marrowctl --json syscalls --top 512 |
+		awk -v nr="$1" '/"nr": /{n=$2; sub(",", "", n)} /"count": /{if (n == nr) c=$2} END{print c+0}'
+}
+mwtest kread $FN 16 >/tmp/bytes0
+show cat /tmp/bytes0
+check "hook add $FN: a counting hook" marrowctl hook add $FN
+check_sh "sysfs: hooks_inline is 1" "[ \$(cat /sys/kernel/marrow/hooks_inline) = 1 ]"
+check_sh "$FN's bytes read as before through /proc/kcore (the read view)" \
+	"mwtest kread $FN 16 >/tmp/bytes1 && cmp /tmp/bytes0 /tmp/bytes1"
+check "1000 getpriority calls through the hooked function" mwtest sys getpriority 1000
+check_sh "hook list: exactly the 1000 calls counted" \
+	"[ \"\$(marrowctl --json hook list | json_field hits)\" = 1000 ]"
+show marrowctl hook list
+check "processes run with the function hooked" mwtest fork 10
+check_rc "hook add $FN again: refused, already hooked (exit 7)" 7 marrowctl hook add $FN
+check_sh "hook add $FN again: says it is already hooked" \
+	"marrowctl hook add $FN 2>&1 | grep -q 'already hooked'"
+check_rc "hook add of an unknown symbol: exit 6" 6 marrowctl hook add no_such_function_xyz
+check_sh "hook add of an unknown symbol: names it" \
+	"marrowctl hook add no_such_function_xyz 2>&1 | grep -q \"no kernel symbol 'no_such_function_xyz'\""
+check_rc "hook add of a data symbol (jiffies): refused (exit 2)" 2 marrowctl hook add jiffies
+check_rc "hook remove of a function not hooked: exit 6" 6 marrowctl hook remove __x64_sys_getppid
+check_rc "hook with no symbol: usage (exit 2)" 2 marrowctl hook add
+check_sh "hook remove $FN: reports the 1000 calls" \
+	"marrowctl hook remove $FN | grep -q 'after 1000 calls'"
+check_sh "after hook remove: the bytes are the original, no hook listed" \
+	"mwtest kread $FN 16 >/tmp/bytes2 && cmp /tmp/bytes0 /tmp/bytes2 &&
+	 mwtest sys getpriority 10 && ! marrowctl --json hook list | grep -q hits"
+
+# MSR 0x1a0 (IA32_MISC_ENABLE), which the kernel reads only when asked:
+# here through msr.ko's /dev/cpu/0/msr, i.e. the kernel's own RDMSR.
+check "insmod msr.ko (/dev/cpu/N/msr)" insmod /bin/msr.ko
+MSR0=$(mwtest rdmsr 0x1a0 1)
+check_rc "msr-hook add 0x3a (FEATURE_CONTROL): refused (exit 2)" 2 marrowctl msr-hook add 0x3a
+check_sh "msr-hook add 0x3a: says marrow answers it itself" \
+	"marrowctl msr-hook add 0x3a 2>&1 | grep -q 'marrow answers this MSR itself'"
+check_rc "msr-hook add 0x12345678: no such MSR index (exit 2)" 2 marrowctl msr-hook add 0x12345678
+check_sh "msr-hook add 0x12345678: says why" \
+	"marrowctl msr-hook add 0x12345678 2>&1 | grep -q 'no such MSR index'"
+check_rc "msr-hook add zz: not a number (exit 2)" 2 marrowctl msr-hook add zz
+check_rc "msr-hook add --write bogus: exit 2" 2 marrowctl msr-hook add 0x1a0 --write bogus
+check "msr-hook add 0x1a0 --read shadow --shadow 0x5a5a --write ignore" \
+	marrowctl msr-hook add 0x1a0 --read shadow --shadow 0x5a5a --write ignore
+check_sh "the kernel's RDMSR of 0x1a0 (was $MSR0) returns the shadow 0x5a5a, 100 times" \
+	"[ \"\$(mwtest rdmsr 0x1a0 100)\" = 0x5a5a ]"
+check_sh "msr-hook list: exactly the 100 reads counted" \
+	"[ \"\$(marrowctl --json msr-hook list | json_field reads)\" = 100 ]"
+show marrowctl msr-hook list
+check_rc "msr-hook add 0x1a0 again: exit 7" 7 marrowctl msr-hook add 0x1a0
+check "msr-hook remove 0x1a0" marrowctl msr-hook remove 0x1a0
+check_sh "after msr-hook remove: RDMSR of 0x1a0 gives $MSR0 again" \
+	"[ \"\$(mwtest rdmsr 0x1a0 1)\" = \"$MSR0\" ]"
+check_rc "msr-hook remove 0x1a0 again: not hooked (exit 6)" 6 marrowctl msr-hook remove 0x1a0
+
+if grep -q -w pti /proc/cpuinfo; then
+	check_rc "syscalls on under kernel page-table isolation: unsupported (exit 5)" 5 \
+		marrowctl syscalls on
+	check_sh "syscalls on under KPTI: says to boot with pti=off" \
+		"marrowctl syscalls on 2>&1 | grep -q 'pti=off'"
+else
+	# LSTAR as the kernel's RDMSR sees it (msr.ko), before and under the hook.
+	LSTAR0=$(mwtest rdmsr 0xc0000082 1)
+	check "syscalls on (the kernel runs with pti=off)" marrowctl syscalls on
+	check_sh "syscalls: RDMSR(LSTAR) still gives the kernel's entry ($LSTAR0), not the stub" \
+		"marrowctl --json syscalls >/tmp/sc && [ \"\$(mwtest rdmsr 0xc0000082 1)\" = $LSTAR0 ] &&
+		 [ \"\$(json_field entry </tmp/sc | tr -d '\"')\" = $LSTAR0 ] &&
+		 [ \"\$(json_field stub </tmp/sc | tr -d '\"')\" != $LSTAR0 ]"
+	before=$(syscall_count 39)
+	mwtest sys getpid 5000 >/dev/null
+	after=$(syscall_count 39)
+	check "syscalls: 5000 getpid calls counted exactly ($before, then $after)" \
+		test $((after - before)) -eq 5000
+	show marrowctl syscalls --top 5
+	check_rc "syscalls on again: already on (exit 7)" 7 marrowctl syscalls on
+	check_sh "sysfs: syscall_hook is 1, syscalls counted" \
+		"[ \$(cat /sys/kernel/marrow/syscall_hook) = 1 ] &&
+		 [ \$(cat /sys/kernel/marrow/syscalls) -ge 5000 ]"
+	check "processes run under the syscall hook" mwtest fork 10
+	check "syscalls off" marrowctl syscalls off
+	check_rc "syscalls with the hook off: exit 1" 1 marrowctl syscalls
+	check "syscalls on again, left on for rmmod" marrowctl syscalls on
+fi
+check "hook add $FN again, left for rmmod" marrowctl hook add $FN
+
 if [ "$CPUS" -gt 1 ]; then
 	check "cpu $LAST goes offline" sh -c "echo 0 >/sys/devices/system/cpu/cpu$LAST/online"
 	check_sh "cpu $LAST left VMX before going offline; the others stay virtualized" \
@@ -218,6 +306,9 @@ check_sh "dmesg: $CPUS CPU(s) devirtualized" \
 check "after rmmod: CPUID shows VMX again on every CPU" mwtest cpuid --vmx 1
 check "after rmmod: ioperm and port I/O work on every CPU (TR limit restored)" mwtest ioperm
 check "after rmmod: processes run" mwtest fork 20
+check_sh "after rmmod (an inline hook and the syscall hook were on): system calls work" \
+	"mwtest sys getpriority 10 && mwtest sys getpid 10 && mwtest kread $FN 16 >/tmp/bytes3 &&
+	 cmp /tmp/bytes0 /tmp/bytes3"
 check_rc "after rmmod: marrowctl says not loaded (exit 3)" 3 marrowctl status
 
 # --- Loaded again; devirtualized through marrowctl -------------------------

@@ -10,10 +10,16 @@
  *   fork N                  N processes that run and exit with known codes
  *   asuser UID CMD [ARG...] run CMD as UID (no capabilities)
  *   drain                   wait until the console has sent everything
+ *   kread SYMBOL LEN        LEN bytes at a kernel symbol (/proc/kallsyms), read
+ *                           through /proc/kcore, in hex
+ *   sys NAME N              N system calls NAME (getpid, getpriority), directly
+ *   rdmsr MSR N             N reads of MSR on CPU 0 through /dev/cpu/0/msr (msr.ko):
+ *                           the kernel's RDMSR; prints the value
  */
 #define _GNU_SOURCE
 #include <asm/ldt.h>
 #include <cpuid.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -311,12 +317,107 @@ static int cmd_asuser(int argc, char **argv)
 	return 127;
 }
 
+/* The address of a kernel symbol from /proc/kallsyms (root sees them). */
+static unsigned long long ksym(const char *name)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], sym[256], type;
+	unsigned long long addr, found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 && !strcmp(sym, name))
+			found = addr;
+	fclose(f);
+	return found;
+}
+
+/* Reads kernel memory as any reader of /proc/kcore does (the kernel copies
+ * it through its own mappings: under marrow, the guest's read view). */
+static int cmd_kread(int argc, char **argv)
+{
+	if (argc != 2)
+		return 2;
+	unsigned long long addr = ksym(argv[0]);
+	size_t len = (size_t)atoi(argv[1]);
+	unsigned char buf[256];
+	Elf64_Ehdr eh;
+	int fd = open("/proc/kcore", O_RDONLY);
+
+	if (!addr || len == 0 || len > sizeof(buf) || fd < 0 ||
+	    pread(fd, &eh, sizeof(eh), 0) != sizeof(eh)) {
+		fprintf(stderr, "mwtest: kread %s: no symbol or no /proc/kcore\n", argv[0]);
+		return 1;
+	}
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
+			break;
+		if (ph.p_type != PT_LOAD || addr < ph.p_vaddr ||
+		    addr + len > ph.p_vaddr + ph.p_memsz)
+			continue;
+		if (pread(fd, buf, len, (off_t)(ph.p_offset + (addr - ph.p_vaddr))) != (ssize_t)len)
+			break;
+		printf("%s", argv[0]);
+		for (size_t k = 0; k < len; k++)
+			printf(" %02x", buf[k]);
+		printf("\n");
+		close(fd);
+		return 0;
+	}
+	fprintf(stderr, "mwtest: kread %s: 0x%llx is not readable in /proc/kcore\n", argv[0], addr);
+	close(fd);
+	return 1;
+}
+
+static int cmd_sys(int argc, char **argv)
+{
+	if (argc != 2)
+		return 2;
+	long nr = !strcmp(argv[0], "getpid")	    ? SYS_getpid
+		  : !strcmp(argv[0], "getpriority") ? SYS_getpriority
+						    : -1;
+	long n = atol(argv[1]);
+	if (nr < 0 || n < 0)
+		return 2;
+	for (long i = 0; i < n; i++)
+		syscall(nr, 0, 0);
+	printf("%ld %s calls\n", n, argv[0]);
+	return 0;
+}
+
+static int cmd_rdmsr(int argc, char **argv)
+{
+	if (argc != 2)
+		return 2;
+	unsigned long msr = strtoul(argv[0], NULL, 0);
+	long n = atol(argv[1]);
+	uint64_t v = 0;
+	int fd = open("/dev/cpu/0/msr", O_RDONLY);
+
+	if (fd < 0) {
+		perror("mwtest: rdmsr: /dev/cpu/0/msr");
+		return 1;
+	}
+	for (long i = 0; i < n; i++)
+		if (pread(fd, &v, sizeof(v), (off_t)msr) != sizeof(v)) {
+			perror("mwtest: rdmsr");
+			close(fd);
+			return 1;
+		}
+	close(fd);
+	printf("0x%llx\n", (unsigned long long)v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
 		fprintf(stderr,
-			"usage: mwtest cpuid|loop|vmx-insns|ioperm|ldt|fork|asuser|drain ...\n");
+			"usage: mwtest cpuid|loop|vmx-insns|ioperm|ldt|fork|asuser|kread|sys|drain "
+			"...\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -336,6 +437,12 @@ int main(int argc, char **argv)
 		return cmd_fork(argc, argv);
 	if (!strcmp(cmd, "asuser"))
 		return cmd_asuser(argc, argv);
+	if (!strcmp(cmd, "kread"))
+		return cmd_kread(argc, argv);
+	if (!strcmp(cmd, "rdmsr"))
+		return cmd_rdmsr(argc, argv);
+	if (!strcmp(cmd, "sys"))
+		return cmd_sys(argc, argv);
 	if (!strcmp(cmd, "drain"))
 		return tcdrain(STDOUT_FILENO) == 0 ? 0 : 1;
 	fprintf(stderr, "mwtest: unknown command '%s'\n", cmd);
