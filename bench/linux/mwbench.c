@@ -2,17 +2,18 @@
  * kernel in Bochs, before and after marrow.ko is loaded (bench/linux/init.sh).
  * Bochs' TSC counts emulated instructions, so a workload's ticks are its
  * instructions plus whatever interrupts and VM exits cost while it ran.
- * The timer interrupts every 40000 instructions (HZ 250 at Bochs' 10 million
- * per second), and one tick's handler is some 12000 instructions: a whole
- * workload always meets a few, and how many depends on where it started.
- * So compress and getpid run in chunks shorter than the tick period, each
- * chunk REPS times, and the least count of each chunk is summed: an
- * interrupt only ever adds ticks, and no chunk meets one on every run.
+ * Interrupts come every few tens of thousands of instructions and cost from
+ * some 350 to 12000 (measured: the same chunk's counts differ by those
+ * steps), so a whole workload always meets several, and how many depends
+ * on where it started. So compress and getpid run in chunks of a few
+ * thousand instructions, each chunk REPS times, and the least count of
+ * each chunk is summed: an interrupt only ever adds ticks, and a chunk that
+ * short does not meet one on every run.
  *
- *   compress   an LZ77-style compressor over 64 KiB in 1 KiB blocks (no
+ *   compress   an LZ77-style compressor over 64 KiB in 256-byte blocks (no
  *              system calls, no exits: the 1.01x target of
  *              docs/benchmarks.md)
- *   getpid     10000 getpid system calls, 50 to a chunk
+ *   getpid     10000 getpid system calls, 10 to a chunk
  *   exec CMD   fork, exec CMD (stdout to /dev/null) and wait, the least of
  *              REPS: page faults, CR3 switches, the loader; millions of
  *              instructions, so its ticks include the timer's
@@ -30,12 +31,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define REPS 7
+#define REPS 15
 #define BUF_SIZE 65536
-#define BLOCK 1024
+#define BLOCK 256
 #define MIN_MATCH 4
-#define GETPID_CHUNKS 200
-#define GETPID_PER_CHUNK 50
+#define GETPID_CHUNKS 1000
+#define GETPID_PER_CHUNK 10
 
 static uint8_t input[BUF_SIZE], output[BUF_SIZE * 2];
 
@@ -67,37 +68,41 @@ static void fill_input(void)
 
 /* Greedy LZ77 over one block, with a hash of the next 4 bytes: literal
  * bytes and (distance, length) pairs. Returns the compressed size. */
+/* The length of the match at cand for the bytes at in, at most 255. */
+static size_t match_len(const uint8_t *buf, size_t cand, size_t in)
+{
+	size_t len = 0;
+
+	while (in + len < BLOCK && len < 255 && buf[cand + len] == buf[in + len])
+		len++;
+	return len;
+}
+
 static size_t compress_block(const uint8_t *in_buf, uint8_t *out_buf)
 {
-	static uint16_t head[4096];
+	static uint16_t head[1024]; /* position + 1 of the last 4 bytes that hashed here */
 	size_t in = 0, out = 0;
 
-	memset(head, 0xff, sizeof(head));
+	memset(head, 0, sizeof(head));
 	while (in < BLOCK) {
-		size_t best = 0, dist = 0;
+		size_t len = 0, dist = 0;
 		if (in + MIN_MATCH <= BLOCK) {
 			uint32_t h;
 			memcpy(&h, in_buf + in, 4);
-			h = (h * 2654435761u) >> 20;
-			uint16_t cand = head[h];
-			head[h] = (uint16_t)in;
-			if (cand != UINT16_MAX) {
-				size_t len = 0;
-				while (in + len < BLOCK && len < 255 &&
-				       in_buf[cand + len] == in_buf[in + len])
-					len++;
-				if (len >= MIN_MATCH) {
-					best = len;
-					dist = in - cand;
-				}
+			h = (h * 2654435761u) >> 22;
+			size_t cand = head[h];
+			head[h] = (uint16_t)(in + 1);
+			if (cand) {
+				len = match_len(in_buf, cand - 1, in);
+				dist = in - (cand - 1);
 			}
 		}
-		if (best) {
+		if (len >= MIN_MATCH) {
 			out_buf[out++] = 0xff;
 			out_buf[out++] = (uint8_t)(dist >> 8);
 			out_buf[out++] = (uint8_t)dist;
-			out_buf[out++] = (uint8_t)best;
-			in += best;
+			out_buf[out++] = (uint8_t)len;
+			in += len;
 		} else {
 			out_buf[out++] = in_buf[in++];
 		}
