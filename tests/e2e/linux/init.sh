@@ -222,7 +222,7 @@ check_sh "after hook remove: the bytes are the original, no hook listed" \
 
 # MSR 0x1a0 (IA32_MISC_ENABLE), which the kernel reads only when asked:
 # here through msr.ko's /dev/cpu/0/msr, i.e. the kernel's own RDMSR.
-check "insmod msr.ko (/dev/cpu/N/msr)" insmod /bin/msr.ko
+check "insmod msr.ko (/dev/cpu/N/msr)" insmod /msr.ko
 MSR0=$(mwtest rdmsr 0x1a0 1)
 check_rc "msr-hook add 0x3a (FEATURE_CONTROL): refused (exit 2)" 2 marrowctl msr-hook add 0x3a
 check_sh "msr-hook add 0x3a: says marrow answers it itself" \
