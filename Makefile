@@ -72,7 +72,32 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
-.PHONY: all deps kernel iso run test unit lint format clean windows bench
+# marrow.efi with Debian's gnu-efi (docs/uefi.md): the core and the UEFI
+# platform as a position-independent ELF shared object, converted to PE by
+# objcopy twice: a boot-services driver (`load marrow.efi`, Driver####) and
+# an application that chain-loads a boot loader (marrowldr.efi). Compiled
+# as for the kernel (no SSE, no red zone), plus what the UEFI ABI needs:
+# 16-bit wchar_t, and the Microsoft x64 ABI for calls into the firmware.
+EFI_INC := /usr/include/efi
+EFI_LIB := /usr/lib
+UEFI_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic \
+	-fshort-wchar -mno-red-zone -mgeneral-regs-only -fno-tree-loop-distribute-patterns \
+	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -DGNU_EFI_USE_MS_ABI \
+	-maccumulate-outgoing-args -I. -Isrc -Iinclude -isystem $(EFI_INC) \
+	-isystem $(EFI_INC)/x86_64 -MMD -MP
+UEFI_ASFLAGS := -fpic -I. -Isrc -Iinclude -MMD -MP
+# libefi's init.o brings its own memset/memcpy; marrow's (string.c, built
+# without SSE: root mode calls them) come first and win (-z muldefs).
+UEFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -z noexecstack -z muldefs \
+	-T src/platform/uefi/uefi.lds $(EFI_LIB)/crt0-efi-x86_64.o
+UEFI_SECTIONS := -j .text -j .data -j .dynamic -j .dynsym -j .rela -j .reloc
+UEFI_SRCS := $(CORE_SRCS) $(wildcard src/platform/uefi/*.c) src/platform/freestanding/string.c
+UEFI_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_SRCS))
+UEFI_TEST_SRCS := $(wildcard tests/uefi/*.c) src/core/fmt.c src/platform/freestanding/string.c
+UEFI_TEST_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_TEST_SRCS))
+UEFI_EFI := $(BUILD)/uefi/marrow.efi $(BUILD)/uefi/marrowldr.efi $(BUILD)/uefi/marrowtest.efi
+
+.PHONY: all deps kernel iso run test unit lint format clean windows bench uefi
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -144,6 +169,36 @@ $(BUILD)/windows/fixtures/bad_driver.exe: $(BUILD)/windows/fixtures/libbogus.a
 $(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDFLAGS := -Wl,--disable-reloc-section
 $(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDLIBS := -L$(BUILD)/windows/fixtures -lbogus -lntoskrnl
 
+uefi: deps $(UEFI_EFI)
+
+$(BUILD)/uefi/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  EFICC   $<"
+	@$(CC) $(UEFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/uefi/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  EFIAS   $<"
+	@$(CC) $(UEFI_ASFLAGS) -c $< -o $@
+
+$(BUILD)/uefi/marrow.so: $(UEFI_OBJS) src/platform/uefi/uefi.lds
+	@echo "  EFILD   $@"
+	@$(LD) $(UEFI_LDFLAGS) -o $@ $(UEFI_OBJS) -L$(EFI_LIB) -lefi -lgnuefi
+
+$(BUILD)/uefi/marrowtest.so: $(UEFI_TEST_OBJS) src/platform/uefi/uefi.lds
+	@echo "  EFILD   $@"
+	@$(LD) $(UEFI_LDFLAGS) -o $@ $(UEFI_TEST_OBJS) -L$(EFI_LIB) -lefi -lgnuefi
+
+# Subsystems (PE/COFF): 10 application, 11 boot-services driver.
+$(BUILD)/uefi/marrow.efi: $(BUILD)/uefi/marrow.so
+	@objcopy $(UEFI_SECTIONS) --target efi-bsdrv-x86_64 --subsystem=11 $< $@
+
+$(BUILD)/uefi/marrowldr.efi: $(BUILD)/uefi/marrow.so
+	@objcopy $(UEFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
+$(BUILD)/uefi/marrowtest.efi: $(BUILD)/uefi/marrowtest.so
+	@objcopy $(UEFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
 run: deps kernel
 	@bash scripts/mkiso.sh $(KERNEL) "$(GUEST_TESTS)" $(BUILD)/run.iso >/dev/null
 	@$(PYTHON) tests/e2e/run.py --iso $(BUILD)/run.iso --model $(MODEL) --cpus $(CPUS) \
@@ -183,4 +238,5 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(WIN_OBJS:.o=.d)
+-include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(WIN_OBJS:.o=.d) \
+	$(UEFI_OBJS:.o=.d) $(UEFI_TEST_OBJS:.o=.d)

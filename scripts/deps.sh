@@ -10,6 +10,7 @@ packages=(
 	libcmocka-dev pkg-config
 	clang-format cppcheck
 	gcc-mingw-w64-x86-64 grub-efi-amd64-bin
+	gnu-efi ovmf busybox-static cpio
 )
 
 missing=()

@@ -286,7 +286,7 @@ static struct vcpu *alloc_vcpu(unsigned i)
  * before any CPU enters VMX operation: root mode never allocates. */
 static enum mw_status allocate_all(struct mw_error *err)
 {
-	enum mw_status s = host_pt_build(&host_pt);
+	enum mw_status s = host_pt_build(&host_pt, mw.cfg.host_pt_source);
 	if (s != MW_OK) {
 		mw_error_set(err, s, -1, MW_STEP_ALLOC, "host page table");
 		return s;
