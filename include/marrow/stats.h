@@ -23,6 +23,12 @@ struct mw_cpu_stats {
 	uint64_t ept_tables[5];
 	uint64_t ept_pool_free;
 	uint64_t ept_violations; /* passed to the registered handler */
+	/* With emulated INIT/SIPI (docs/uefi.md): the guest's local APIC
+	 * writes marrow carried out, and the INITs and SIPIs it emulated for
+	 * this CPU. */
+	uint64_t apic_writes_emulated;
+	uint64_t inits_emulated;
+	uint64_t sipis_emulated;
 };
 
 #endif

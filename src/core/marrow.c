@@ -13,6 +13,7 @@
 #include "hook/hooks.h"
 #include "marrow/hypercall.h"
 #include "platform/platform.h"
+#include "vmx/apic_ipi.h"
 #include "vmx/host_idt.h"
 
 struct marrow mw;
@@ -181,6 +182,8 @@ static enum mw_status build_ept(struct vcpu *v)
 	if (!v->ept)
 		return MW_ERR_NO_MEMORY;
 	enum mw_status s = ept_build(v->ept, &p, &ept_pages);
+	if (s == MW_OK && mw.cfg.emulate_init_sipi)
+		s = apic_ipi_protect(v->ept, mw.apic_base);
 	if (s != MW_OK) {
 		platform_free_pages(v->ept, EPT_STRUCT_PAGES);
 		v->ept = NULL;
@@ -312,6 +315,12 @@ static enum mw_status allocate_all(struct mw_error *err)
 		mw.lapic_mmio =
 			platform_map_mmio(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK, 4096);
 	mw.msr_bitmap_pa = platform_virt_to_phys(mw.msr_bitmap);
+	mw.apic_base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	if (mw.cfg.emulate_init_sipi && (!mw.lapic_mmio || !mw.ctl.unrestricted_guest)) {
+		mw_error_set(err, MW_ERR_UNSUPPORTED, -1, MW_STEP_ALLOC,
+			     "emulated INIT/SIPI needs the xAPIC and unrestricted guest");
+		return err->status;
+	}
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
 		if (mw.cfg.fault_cpu == (int)i && mw.cfg.fault_step == MW_STEP_ALLOC) {
 			mw_error_set(err, MW_ERR_INJECTED, (int)i, MW_STEP_ALLOC, NULL);

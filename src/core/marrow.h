@@ -37,6 +37,10 @@ struct mw_config {
 	 * own tables do not outlive it gives one it owns (UEFI: the firmware's
 	 * tables are boot-services memory the OS reuses). */
 	uint64_t host_pt_source;
+	/* INIT and SIPI the guest sends to CPUs marrow runs on are emulated
+	 * instead of sent (vmx/apic_ipi.h): the guest's xAPIC writes go
+	 * through root mode. For an OS that starts its APs under marrow. */
+	bool emulate_init_sipi;
 	/* Root-mode fatal diagnostics also go to this 16550 port (0: off). */
 	uint16_t debug_port;
 	/* Called in root mode after a fatal diagnostic (root-safe; may not
@@ -63,7 +67,8 @@ struct marrow {
 	uint64_t ept_limit;	  /* guest-physical addresses below are mapped */
 	size_t ept_shared_pages;  /* tables above 512 GiB, shared by all CPUs */
 
-	void *lapic_mmio; /* xAPIC registers, for root-mode NMIs */
+	void *lapic_mmio;  /* xAPIC registers, for root-mode NMIs */
+	uint64_t apic_base; /* IA32_APIC_BASE at load */
 	/* Vectors intercepted for exception hooks (hook/exception_hook.c). */
 	volatile uint32_t exception_hooks;
 	/* The monitor trap flag causes VM exits (checked at load on every

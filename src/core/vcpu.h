@@ -82,6 +82,10 @@ struct vcpu {
 	volatile bool leave_requested;	 /* devirtualize at the next exit */
 	struct vcpu_step step;
 	uint8_t mtf_probe; /* enum mtf_probe: MW_HC_PROBE_MTF in progress */
+	/* Emulated INIT/SIPI (vmx/apic_ipi.c): a request another CPU left for
+	 * this one, and whether an INIT came since the last SIPI. */
+	volatile uint32_t ipi_request;
+	volatile bool init_seen;
 
 	struct log_ring log; /* over log_buffer, LOG_RING_PAGES pages */
 	void *log_buffer;

@@ -71,6 +71,10 @@ enum exit_action handle_external_interrupt(struct exit_ctx *c);
 enum exit_action handle_triple_fault(struct exit_ctx *c);
 enum exit_action handle_init(struct exit_ctx *c);
 enum exit_action handle_sipi(struct exit_ctx *c);
+/* The state INIT gives (SDM 3A table 10-1), and the start a SIPI gives
+ * (10.4.4), for the INIT/SIPI exits and their emulation (apic_ipi.c). */
+void init_sipi_reset(struct exit_ctx *c);
+void init_sipi_start(struct exit_ctx *c, unsigned vector);
 enum exit_action handle_interrupt_window(struct exit_ctx *c);
 enum exit_action handle_nmi_window(struct exit_ctx *c);
 enum exit_action handle_task_switch(struct exit_ctx *c);

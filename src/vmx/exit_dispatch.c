@@ -4,6 +4,7 @@
 #include "core/compiler.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
+#include "apic_ipi.h"
 #include "exit.h"
 
 static const exit_handler_fn handlers[EXIT_REASON_MAX] = {
@@ -160,6 +161,8 @@ MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f)
 	}
 	if (action != EXIT_RESUME)
 		advance_rip();
+	if (v->ipi_request)
+		apic_ipi_poll(&c);
 	sync_ia32e_mode_control();
 	/* A leave asked for now, by MW_HC_DEVIRTUALIZE_ALL (every CPU leaves
 	 * at its next exit) or earlier and deferred. */

@@ -7,6 +7,7 @@
 #include "ept/ept.h"
 #include "exit.h"
 #include "hook/split.h"
+#include "vmx/apic_ipi.h"
 
 /* Exit qualification for EPT violations (SDM 3C 28.2.1, table 28-7). */
 #define EPT_QUAL_READ (1u << 0)
@@ -35,7 +36,7 @@ enum exit_action handle_ept_violation(struct exit_ctx *c)
 	uint64_t gpa = vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS);
 	uint64_t q = exit_qualification();
 
-	bool handled = split_on_violation(c->v, gpa, q);
+	bool handled = split_on_violation(c->v, gpa, q) || apic_ipi_on_violation(c->v, gpa, q);
 	if (!handled && mw.cfg.ept_violation_handler)
 		handled = mw.cfg.ept_violation_handler(c->v, gpa, q);
 	if (handled) {

@@ -64,13 +64,18 @@ static void init_state(struct exit_ctx *c)
 	vmx_invvpid(INVVPID_SINGLE_CONTEXT, c->v->vpid, 0);
 }
 
+void init_sipi_reset(struct exit_ctx *c)
+{
+	init_state(c);
+	c->v->pending_nmis = 0; /* INIT discards pending NMIs too */
+}
+
 enum exit_action handle_init(struct exit_ctx *c)
 {
 	if (!mw.ctl.unrestricted_guest || !(mw.caps.misc & VMX_MISC_ACTIVITY_WAIT_SIPI))
 		root_fatal_exit(c->v,
 				"INIT: this CPU cannot run a real-mode guest or wait for SIPI");
-	init_state(c);
-	c->v->pending_nmis = 0; /* INIT discards pending NMIs too */
+	init_sipi_reset(c);
 	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
 	root_log(c->v, MW_LOG_INFO, "INIT: cpu %u waits for SIPI", c->v->index);
 	return EXIT_RESUME;
@@ -78,8 +83,12 @@ enum exit_action handle_init(struct exit_ctx *c)
 
 enum exit_action handle_sipi(struct exit_ctx *c)
 {
-	unsigned vector = exit_qualification() & 0xff;
+	init_sipi_start(c, exit_qualification() & 0xff);
+	return EXIT_RESUME;
+}
 
+void init_sipi_start(struct exit_ctx *c, unsigned vector)
+{
 	/* CS = vector << 8, base vector << 12, IP 0 (SDM 3A 10.4.4). */
 	real_mode_segment(1, (uint16_t)(vector << 8), (uint64_t)vector << 12, AR_CODE16);
 	vmcs_write(VMCS_GUEST_RIP, 0);
@@ -88,5 +97,4 @@ enum exit_action handle_sipi(struct exit_ctx *c)
 	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 	root_log(c->v, MW_LOG_INFO, "SIPI: cpu %u starts at %05x", c->v->index, vector << 12);
-	return EXIT_RESUME;
 }
