@@ -7,6 +7,7 @@
 #include "core/mw_string.h"
 #include "exit.h"
 #include "marrow/hypercall.h"
+#include "vmcs_setup.h"
 
 #define LEAF_HYPERVISOR_BASE 0x40000000u
 #define LEAF_HYPERVISOR_INFO 0x40000001u
@@ -32,6 +33,28 @@ static bool identify(uint32_t leaf, struct cpuid_regs *r)
 	return false;
 }
 
+/* CR4 as the guest set it: its own bits, and the shadow of those marrow
+ * owns. */
+static uint64_t guest_cr4(void)
+{
+	uint64_t owned = vmx_cr4_mask();
+	return (vmcs_read(VMCS_GUEST_CR4) & ~owned) | (vmcs_read(VMCS_CR4_READ_SHADOW) & owned);
+}
+
+/* CPUID.1:ECX.OSXSAVE and CPUID.(7,0):ECX.OSPKE mirror CR4.OSXSAVE and
+ * CR4.PKE (SDM 2A CPUID); executed in root mode they show root mode's CR4,
+ * so they are set from the guest's. */
+static void mirror_guest_cr4(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+{
+	uint64_t cr4 = guest_cr4();
+
+	if (leaf == 1)
+		r->ecx = (r->ecx & ~CPUID_1_ECX_OSXSAVE) |
+			 ((cr4 & CR4_OSXSAVE) ? CPUID_1_ECX_OSXSAVE : 0);
+	if (leaf == 7 && subleaf == 0)
+		r->ecx = (r->ecx & ~CPUID_7_ECX_OSPKE) | ((cr4 & CR4_PKE) ? CPUID_7_ECX_OSPKE : 0);
+}
+
 enum exit_action handle_cpuid(struct exit_ctx *c)
 {
 	uint32_t leaf = (uint32_t)c->regs->rax, subleaf = (uint32_t)c->regs->rcx;
@@ -39,6 +62,7 @@ enum exit_action handle_cpuid(struct exit_ctx *c)
 
 	if (!(mw.cfg.cpuid_identify && identify(leaf, &r))) {
 		r = cpuid_count(leaf, subleaf);
+		mirror_guest_cr4(leaf, subleaf, &r);
 		if (leaf == 1) {
 			r.ecx &= ~CPUID_1_ECX_VMX;
 			if (mw.cfg.cpuid_identify)

@@ -70,15 +70,17 @@ vmx_exit_stub:
 	vmread %rdx, %rdx
 	cmp $EXIT_CPUID, %edx
 	jne .Lfull_exit_pop_rdx
+	/* Leaves 1 and 7 carry bits marrow changes (VMX) or that mirror the
+	 * guest's CR4 (OSXSAVE, OSPKE) rather than root mode's: handle_cpuid. */
+	cmp $1, %eax
+	je .Lfull_exit_pop_rdx
+	cmp $7, %eax
+	je .Lfull_exit_pop_rdx
 	add $8, %rsp /* the guest's RDX: CPUID overwrites it */
 	incq %gs:VCPU_EXITS_TOTAL
 	incq %gs:VCPU_EXITS_CPUID
-	mov %eax, %gs:VCPU_SCRATCH
 	cpuid
-	cmpl $1, %gs:VCPU_SCRATCH
-	jne 1f
-	and $~CPUID_1_ECX_VMX, %ecx
-1:	push %rsi
+	push %rsi
 	push %rdi
 	/* RIP past the instruction (its length: prefixes count). */
 	mov $VMCS_GUEST_RIP, %esi
