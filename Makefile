@@ -95,9 +95,12 @@ UEFI_SRCS := $(CORE_SRCS) $(wildcard src/platform/uefi/*.c) src/platform/freesta
 UEFI_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_SRCS))
 UEFI_TEST_SRCS := $(wildcard tests/uefi/*.c) src/core/fmt.c src/platform/freestanding/string.c
 UEFI_TEST_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_TEST_SRCS))
-UEFI_EFI := $(BUILD)/uefi/marrow.efi $(BUILD)/uefi/marrowldr.efi $(BUILD)/uefi/marrowtest.efi
+UEFI_MADT_SRCS := tests/uefi/fixture/madt.c
+UEFI_MADT_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_MADT_SRCS))
+UEFI_EFI := $(BUILD)/uefi/marrow.efi $(BUILD)/uefi/marrowldr.efi $(BUILD)/uefi/marrowtest.efi \
+	$(BUILD)/uefi/madt.efi
 
-.PHONY: all deps kernel iso run test unit lint format clean windows bench uefi
+.PHONY: all deps kernel iso run test unit lint format clean windows bench uefi test-uefi
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -189,6 +192,13 @@ $(BUILD)/uefi/marrowtest.so: $(UEFI_TEST_OBJS) src/platform/uefi/uefi.lds
 	@echo "  EFILD   $@"
 	@$(LD) $(UEFI_LDFLAGS) -o $@ $(UEFI_TEST_OBJS) -L$(EFI_LIB) -lefi -lgnuefi
 
+$(BUILD)/uefi/madt.so: $(UEFI_MADT_OBJS) src/platform/uefi/uefi.lds
+	@echo "  EFILD   $@"
+	@$(LD) $(UEFI_LDFLAGS) -o $@ $(UEFI_MADT_OBJS) -L$(EFI_LIB) -lefi -lgnuefi
+
+$(BUILD)/uefi/madt.efi: $(BUILD)/uefi/madt.so
+	@objcopy $(UEFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
 # Subsystems (PE/COFF): 10 application, 11 boot-services driver.
 $(BUILD)/uefi/marrow.efi: $(BUILD)/uefi/marrow.so
 	@objcopy $(UEFI_SECTIONS) --target efi-bsdrv-x86_64 --subsystem=11 $< $@
@@ -219,9 +229,15 @@ unit: deps $(UNIT_BINS)
 
 # Everything: unit tests, the guest suites on the model x CPU-count matrix,
 # the runners' own end-to-end checks. One closing line: N passed, N failed.
-test: deps kernel windows $(UNIT_BINS)
+test: deps kernel windows uefi $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
+		--uefi $(BUILD) \
 		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
+
+# The UEFI layer alone (OVMF in Bochs: marrowtest.efi, Linux booted by
+# marrowldr.efi).
+test-uefi: deps uefi
+	@$(PYTHON) tests/run_all.py --build $(BUILD) --uefi $(BUILD) --only uefi
 
 # Instruction counts per exit and per CPU model, into docs/benchmarks.md.
 bench: deps kernel
@@ -239,4 +255,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(WIN_OBJS:.o=.d) \
-	$(UEFI_OBJS:.o=.d) $(UEFI_TEST_OBJS:.o=.d)
+	$(UEFI_OBJS:.o=.d) $(UEFI_TEST_OBJS:.o=.d) $(UEFI_MADT_OBJS:.o=.d)

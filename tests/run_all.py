@@ -6,7 +6,10 @@
    model and CPU count of the matrix.
 3. e2e: the runners themselves: a broken suite, a hang, a crash and a panic
    are each reported as what they are, and Bochs opens no network socket.
-4. windows: the driver and marrowctl.exe that `make windows` built, checked
+4. uefi: marrow.efi in Bochs with OVMF: the test application's TAP as its
+   guest, marrowldr.efi's refusals, and Debian's kernel booted under it
+   (tests/e2e/uefi.py).
+5. windows: the driver and marrowctl.exe that `make windows` built, checked
    as PE images (tests/e2e/windows/pecheck.py), every check also shown to
    reject a bad image; cppcheck of the Windows layer's pure sources (which
    `make lint` skips with the rest of src/platform/windows).
@@ -185,6 +188,49 @@ def run_e2e(tally, build, kernel, runs):
     print(f"e2e: {len(runs)} Bochs runs checked for sockets")
 
 
+# UEFI: OVMF in Bochs. Debian's kernel boots there only on skylake_x
+# (../shared/BOCHS.md).
+UEFI_GUEST_MATRIX = [("corei7_skylake_x", 1), ("corei7_skylake_x", 2), ("tigerlake", 4)]
+UEFI_LINUX_MATRIX = [("corei7_skylake_x", 1), ("corei7_skylake_x", 2)]
+
+
+def run_uefi(tally, build, runs):
+    sys.path.insert(0, os.path.join(HERE, "e2e"))
+    import uefi  # noqa: E402
+    disk = uefi.guest_disk(build)
+    for model, cpus in UEFI_GUEST_MATRIX:
+        name = f"uefi/{model}/x{cpus}"
+        r = uefi.boot(build, disk, model, cpus, f"{model}-{cpus}", timeout=240)
+        runs.append((name, r))
+        results = tally_guest_run(tally, name, r)
+        tally.record("marrow: usage: marrowldr.efi" in r.serial and
+                     "nothing was changed (no loader given)" in r.serial,
+                     f"{name}/marrowldr_without_a_loader_changes_nothing", bochs.describe_failure(r))
+        tally.record("cannot load \\no\\such\\loader.efi" in r.serial,
+                     f"{name}/marrowldr_with_a_missing_loader_changes_nothing",
+                     bochs.describe_failure(r))
+        tally.record(f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
+                     f"{name}/marrow_efi_loads_on_every_cpu", bochs.describe_failure(r))
+        print(f"{name.replace('/', ' ')}: {sum(t.ok for t in results)} passed, "
+              f"{sum(not t.ok for t in results)} failed, {r.status} in {r.seconds:.1f} s")
+    disk = uefi.linux_disk(build)
+    for model, cpus in UEFI_LINUX_MATRIX:
+        name = f"uefi/linux/{model}/x{cpus}"
+        r = uefi.boot(build, disk, model, cpus, f"linux-{model}-{cpus}", timeout=480, memory=256)
+        runs.append((name, r))
+        checks = {
+            "boots_to_init_under_marrow": r.complete and "init: reached /init" in r.serial,
+            "every_cpu_virtualized_before_the_kernel":
+                f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
+            "cpuid_shows_no_vmx": "init: vmx flags 0" in r.serial,
+            "nproc_equals_the_cpu_count": f"init: nproc {cpus}" in r.serial,
+        }
+        for check, ok in checks.items():
+            tally.record(ok, f"{name}/{check}", bochs.describe_failure(r))
+        print(f"{name.replace('/', ' ')}: {sum(checks.values())} passed, "
+              f"{len(checks) - sum(checks.values())} failed, {r.status} in {r.seconds:.1f} s")
+
+
 def run_windows(tally, build):
     sys.path.insert(0, os.path.join(HERE, "e2e", "windows"))
     import pecheck  # noqa: E402
@@ -215,7 +261,9 @@ def main():
     ap.add_argument("--guest-tests", default="all")
     ap.add_argument("--windows", metavar="BUILD",
                     help="check the Windows build under BUILD/windows (make windows)")
-    ap.add_argument("--only", choices=("unit", "guest", "e2e", "windows"))
+    ap.add_argument("--uefi", metavar="BUILD",
+                    help="run the UEFI layer with BUILD/uefi's images (make uefi)")
+    ap.add_argument("--only", choices=("unit", "guest", "e2e", "windows", "uefi"))
     ap.add_argument("unit_bins", nargs="*")
     args = ap.parse_args()
 
@@ -232,6 +280,10 @@ def main():
         ap.error("--kernel is needed for the guest and e2e layers")
     if args.only in (None, "guest"):
         run_guest(tally, args.build, args.kernel, args.guest_tests, runs)
+    if args.only in (None, "uefi") and args.uefi:
+        run_uefi(tally, args.uefi, runs)
+    if args.only == "uefi" and not args.uefi:
+        ap.error("--uefi is needed for the uefi layer")
     if args.only in (None, "e2e"):
         run_e2e(tally, args.build, args.kernel, runs)
 
