@@ -107,17 +107,49 @@ static void a_wrong_key_raises_ud(void)
 	UT_CHECK_EQ(ut_vmcall(MW_HC_PING, ut_key ^ 1, &r), 6);
 }
 
-static uint64_t stats_call(struct mw_cpu_stats *out)
+static uint64_t stats_of(struct mw_cpu_stats *out, uint64_t cpu)
 {
 	uint64_t rax = MW_HC_STATS, rdx = (uint64_t)(uintptr_t)out;
 	register uint64_t r8 __asm__("r8") = sizeof(*out);
-	register uint64_t r9 __asm__("r9") = MW_HC_THIS_CPU;
+	register uint64_t r9 __asm__("r9") = cpu;
 
 	__asm__ volatile("vmcall"
 			 : "+a"(rax), "+d"(rdx), "+r"(r8), "+r"(r9)
 			 : "c"(ut_key)
 			 : "memory");
 	return rax;
+}
+
+static uint64_t stats_call(struct mw_cpu_stats *out)
+{
+	return stats_of(out, MW_HC_THIS_CPU);
+}
+
+/* OVMF wakes its APs for every StartupAllAPs with INIT-SIPI-SIPI: with
+ * more than one CPU marrow emulated them (docs/uefi.md), so each AP that
+ * answered above was restarted by an emulated INIT and SIPI and is still
+ * under marrow; with one CPU nothing is emulated. */
+static void firmware_ap_wakeups_are_emulated(void)
+{
+	static struct mw_cpu_stats s;
+
+	for (unsigned i = 0; i < ut_cpu_count(); i++) {
+		UT_CHECK_EQ(stats_of(&s, i), MW_HC_OK);
+		if (i == 0 || ut_cpu_count() == 1) {
+			UT_CHECK_EQ(s.sipis_emulated, 0);
+			continue;
+		}
+		UT_CHECK(s.inits_emulated >= 1);
+		UT_CHECK(s.sipis_emulated >= 1);
+		ut_note("cpu %u: %llu INITs and %llu SIPIs emulated", i,
+			(unsigned long long)s.inits_emulated, (unsigned long long)s.sipis_emulated);
+	}
+	UT_CHECK_EQ(stats_of(&s, 0), MW_HC_OK);
+	if (ut_cpu_count() > 1) {
+		UT_CHECK(s.apic_writes_emulated > 0);
+		ut_note("cpu 0: %llu local APIC writes emulated",
+			(unsigned long long)s.apic_writes_emulated);
+	}
 }
 
 /* The statistics hypercall copies this CPU's counters, and a CPUID is
@@ -168,6 +200,7 @@ const struct ut_test ut_tests[] = {
 	{ "uefi/vmxon_raises_ud", vmxon_raises_ud },
 	{ "uefi/a_wrong_key_raises_ud", a_wrong_key_raises_ud },
 	{ "uefi/stats_count_exits", stats_count_exits },
+	{ "uefi/firmware_ap_wakeups_are_emulated", firmware_ap_wakeups_are_emulated },
 	{ "uefi/devirtualize_all_leaves_every_cpu", devirtualize_all_leaves_every_cpu },
 };
 const unsigned ut_test_count = sizeof(ut_tests) / sizeof(ut_tests[0]);
