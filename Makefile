@@ -88,7 +88,7 @@ UEFI_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fp
 UEFI_ASFLAGS := -fpic -I. -Isrc -Iinclude -MMD -MP
 # libefi's init.o brings its own memset/memcpy; marrow's (string.c, built
 # without SSE: root mode calls them) come first and win (-z muldefs).
-UEFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -z noexecstack -z muldefs \
+UEFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -z noexecstack -z muldefs -z defs \
 	-T src/platform/uefi/uefi.lds $(EFI_LIB)/crt0-efi-x86_64.o
 UEFI_SECTIONS := -j .text -j .data -j .dynamic -j .dynsym -j .rela -j .reloc
 UEFI_SRCS := $(CORE_SRCS) $(wildcard src/platform/uefi/*.c) src/platform/freestanding/string.c
@@ -100,7 +100,23 @@ UEFI_MADT_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_MADT_SRCS))
 UEFI_EFI := $(BUILD)/uefi/marrow.efi $(BUILD)/uefi/marrowldr.efi $(BUILD)/uefi/marrowtest.efi \
 	$(BUILD)/uefi/madt.efi
 
-.PHONY: all deps kernel iso run test unit lint format clean windows bench uefi test-uefi
+
+.PHONY: fuzz-guest all deps kernel iso run test unit lint format clean windows bench \
+	linux linux-test-prereqs linux-e2e uefi test-uefi
+
+# The Linux module and its tools (docs/linux.md). marrow.ko is built by
+# Kbuild against Debian's linux-headers-amd64 (scripts/linux-build.sh);
+# marrowctl and the end-to-end test's probe are static user programs.
+LINUX_BUILD := $(BUILD)/linux
+MARROWCTL := $(LINUX_BUILD)/marrowctl
+MWTEST := $(LINUX_BUILD)/mwtest
+MARROWCTL_SRCS := $(wildcard tools/marrowctl/*.c)
+MARROWCTL_OBJS := $(patsubst %,$(BUILD)/tools/%.o,$(MARROWCTL_SRCS))
+TOOL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -I. -Isrc -Iinclude -MMD -MP
+# MARROW_SKIP_LINUX=1 leaves the Linux layer (about 4 minutes of Bochs)
+# out of a local `make test`; CI runs it.
+MARROW_SKIP_LINUX ?=
+
 .DEFAULT_GOAL := all
 # Object files are kept between builds, not removed as intermediates.
 .SECONDARY:
@@ -227,12 +243,41 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB_OBJS)
 unit: deps $(UNIT_BINS)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --only unit $(UNIT_BINS)
 
+linux: deps $(MARROWCTL)
+	@bash scripts/linux-build.sh $(BUILD)
+
+$(BUILD)/tools/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(TOOL_CFLAGS) -c $< -o $@
+
+# Static: marrowctl runs in a busybox initramfs with no C library.
+$(MARROWCTL): $(MARROWCTL_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) -static $(MARROWCTL_OBJS) -o $@
+
+$(MWTEST): tests/e2e/linux/mwtest.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(TOOL_CFLAGS) -static $< -o $@
+
+# What the Linux layer of `make test` boots: the module, the tools and
+# Debian's kernel image (fetched once into $(LINUX_BUILD)/image).
+linux-test-prereqs: linux $(MWTEST)
+	@bash scripts/linux-image.sh $(BUILD)
+
+# The Linux layer alone: Debian's kernel in Bochs with 1 and 2 CPUs.
+linux-e2e: deps linux-test-prereqs
+	@$(PYTHON) tests/run_all.py --build $(BUILD) --only linux --linux $(LINUX_BUILD)
+
 # Everything: unit tests, the guest suites on the model x CPU-count matrix,
-# the runners' own end-to-end checks. One closing line: N passed, N failed.
-test: deps kernel windows uefi $(UNIT_BINS)
+# the runners' own end-to-end checks, the Windows build's checks, UEFI in
+# Bochs with OVMF, Linux end to end. One closing line: N passed, N failed.
+test: deps kernel windows uefi $(UNIT_BINS) $(if $(MARROW_SKIP_LINUX),,linux-test-prereqs)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
-		--uefi $(BUILD) \
-		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" $(UNIT_BINS)
+		--uefi $(BUILD) --guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" \
+		$(if $(MARROW_SKIP_LINUX),,--linux $(LINUX_BUILD)) $(UNIT_BINS)
 
 # The UEFI layer alone (OVMF in Bochs: marrowtest.efi, Linux booted by
 # marrowldr.efi).
@@ -248,6 +293,12 @@ LINT_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 lint: deps
 	@bash scripts/lint.sh
 
+# The differential guest fuzzers, long: FUZZ_ITERS per fuzzer, five seeds,
+# every model (scripts/fuzz_guest.sh). make test runs them with 2000.
+FUZZ_ITERS ?= 100000
+fuzz-guest: deps
+	bash scripts/fuzz_guest.sh $(FUZZ_ITERS)
+
 format:
 	clang-format -i $(LINT_C)
 
@@ -255,4 +306,5 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(WIN_OBJS:.o=.d) \
-	$(UEFI_OBJS:.o=.d) $(UEFI_TEST_OBJS:.o=.d) $(UEFI_MADT_OBJS:.o=.d)
+	$(UEFI_OBJS:.o=.d) $(UEFI_TEST_OBJS:.o=.d) $(UEFI_MADT_OBJS:.o=.d) \
+	$(MARROWCTL_OBJS:.o=.d) $(MWTEST).d

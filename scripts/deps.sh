@@ -10,8 +10,11 @@ packages=(
 	libcmocka-dev pkg-config
 	clang-format cppcheck
 	gcc-mingw-w64-x86-64 grub-efi-amd64-bin
-	gnu-efi ovmf busybox-static cpio
+	gnu-efi ovmf linux-headers-amd64 busybox-static cpio
 )
+# The Linux layer also needs Debian's kernel image, linux-image-amd64's
+# kernel at the headers' version; it is downloaded and unpacked into
+# build/ by scripts/linux-image.sh, never installed.
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu_bits.h"
 #include "arch/x86/intrin.h"
 #include "arch/x86/paging.h"
+#include "core/fault.h"
 #include "core/mw_string.h"
 #include "platform/platform.h"
 
@@ -46,7 +47,7 @@ static enum mw_status map_physical(struct host_pt *h)
 	uint64_t gib = (h->phys_limit + HUGE_PAGE_SIZE - 1) / HUGE_PAGE_SIZE;
 	const uint64_t flags = PTE_P | PTE_W | PTE_NX;
 
-	h->pdpt = platform_alloc_pages(1);
+	h->pdpt = mw_alloc_pages(1);
 	if (!h->pdpt)
 		return MW_ERR_NO_MEMORY;
 	if (cpuid(0x80000001).edx & CPUID_80000001_EDX_PAGE1GB) {
@@ -55,7 +56,7 @@ static enum mw_status map_physical(struct host_pt *h)
 		return MW_OK;
 	}
 	h->pd_pages = gib;
-	h->pds = platform_alloc_pages(gib);
+	h->pds = mw_alloc_pages(gib);
 	if (!h->pds)
 		return MW_ERR_NO_MEMORY;
 	for (uint64_t i = 0; i < gib * 512; i++)
@@ -75,7 +76,7 @@ enum mw_status host_pt_build(struct host_pt *h, uint64_t source_pa)
 	memset(h, 0, sizeof(*h));
 	if (!current)
 		return MW_ERR_BAD_CONFIG;
-	h->pml4 = platform_alloc_pages(1);
+	h->pml4 = mw_alloc_pages(1);
 	if (!h->pml4)
 		return MW_ERR_NO_MEMORY;
 	/* Copy the kernel's PML4 slots: those covering [start, 2^64). */

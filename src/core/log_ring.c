@@ -265,6 +265,32 @@ static size_t ring_deliver(struct log_ring *r, uint32_t pos, uint64_t w, uint64_
 	return n + 1;
 }
 
+/* Walks from tail to the first committed record whose position is before
+ * end (relative to tail); *prev becomes the sequence number before it. */
+static bool ring_find_committed(const struct log_ring *r, uint32_t tail, uint32_t end, uint32_t *at,
+				uint64_t *word, uint64_t *prev)
+{
+	/* Bounded: each step moves at least 8 bytes, at most one ring. */
+	for (uint32_t pos = tail; pos - tail < end;) {
+		/* Acquire pairs with log_ring_commit's release: once we see
+		 * LR_COMMITTED, the record's text and timestamp are there. */
+		uint64_t w = __atomic_load_n(word_at(r, pos), __ATOMIC_ACQUIRE);
+		uint64_t state = w & LR_STATE_MASK;
+
+		if (state == LR_EMPTY)
+			return false; /* the end, or a reservation whose header is not out yet */
+		if (state == LR_COMMITTED) {
+			*at = pos;
+			*word = w;
+			return true;
+		}
+		if (state != LR_PAD)
+			*prev = extend_seq(*prev, w); /* reserved, or consumed ahead */
+		pos += span(r, pos, w);
+	}
+	return false;
+}
+
 size_t log_ring_read(struct log_ring *r, char *out, size_t outlen, struct log_record_info *info)
 {
 	if (!outlen || !r->buf)
@@ -272,25 +298,24 @@ size_t log_ring_read(struct log_ring *r, char *out, size_t outlen, struct log_re
 	ring_reclaim(r);
 
 	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
-	uint32_t pos = tail;
-	uint64_t prev = r->prev_seq;
+	uint32_t pos;
+	uint64_t w, prev = r->prev_seq;
 
-	/* Bounded: each step moves at least 8 bytes, at most one ring. */
-	while (pos - tail < r->size) {
-		/* Acquire pairs with log_ring_commit's release: once we see
-		 * LR_COMMITTED, the record's text and timestamp are there. */
-		uint64_t w = __atomic_load_n(word_at(r, pos), __ATOMIC_ACQUIRE);
-		uint64_t state = w & LR_STATE_MASK;
-
-		if (state == LR_EMPTY)
-			return 0; /* the end, or a reservation whose header is not out yet */
-		if (state == LR_COMMITTED)
-			return ring_deliver(r, pos, w, prev, out, outlen, info);
-		if (state != LR_PAD)
-			prev = extend_seq(prev, w); /* reserved, or consumed ahead */
-		pos += span(r, pos, w);
+	if (!ring_find_committed(r, tail, r->size, &pos, &w, &prev))
+		return 0;
+	if (pos != tail) {
+		/* Found past a reserved record. That record may have been
+		 * committed since we looked at it: a writer commits and
+		 * reserves again between two of our loads. Look once more up
+		 * to pos, so that records committed in order are read in
+		 * order: our acquire of pos's commit makes every commit
+		 * before it visible to this second walk, which finds pos
+		 * itself at the latest. */
+		prev = r->prev_seq;
+		if (!ring_find_committed(r, tail, pos - tail + 1, &pos, &w, &prev))
+			return 0;
 	}
-	return 0;
+	return ring_deliver(r, pos, w, prev, out, outlen, info);
 }
 
 uint64_t log_ring_dropped(const struct log_ring *r)

@@ -3,6 +3,7 @@
 
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
+#include "core/fault.h"
 #include "core/fmt.h"
 #include "core/host_pt.h"
 #include "core/msr_bitmap.h"
@@ -29,6 +30,7 @@ struct cpu_probe {
 	struct vmx_caps caps;
 	struct mw_error err;
 	struct mtrr_state *mtrrs; /* a page per CPU, allocated before the probe */
+	bool reached;		  /* probe_cpu ran: the CPU was online */
 };
 
 static struct cpu_probe probes[MW_MAX_CPUS];
@@ -48,6 +50,7 @@ static void probe_cpu(void *arg)
 	unsigned i = platform_cpu_index();
 	struct cpu_probe *p = &probes[i];
 
+	p->reached = true;
 	mw_error_set(&p->err, MW_OK, (int)i, MW_STEP_NONE, NULL);
 	if (mw.cfg.fault_cpu == (int)i && mw.cfg.fault_step == MW_STEP_SUPPORT) {
 		mw_error_set(&p->err, MW_ERR_INJECTED, (int)i, MW_STEP_SUPPORT, NULL);
@@ -61,17 +64,18 @@ static void probe_cpu(void *arg)
 	}
 	if (vmx_read_caps(&p->caps, (int)i, &p->err) != MW_OK)
 		return;
-	mtrr_read(p->mtrrs, p->caps.phys_addr_bits);
+	if (p->mtrrs)
+		mtrr_read(p->mtrrs, p->caps.phys_addr_bits);
 }
 
-static enum mw_status probe_compare(struct mw_error *err);
+static enum mw_status probe_compare(struct mw_error *err, unsigned *first);
 
-/* Frees the probe's MTRR snapshots, but cpu 0's when it is kept as
- * mw.mtrrs. */
-static void free_probe_mtrrs(bool keep_cpu0)
+/* Frees the probe's MTRR snapshots, but keep's when it is kept as
+ * mw.mtrrs (keep < 0: all of them). */
+static void free_probe_mtrrs(int keep)
 {
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
-		if (probes[i].mtrrs && !(keep_cpu0 && i == 0))
+		if (probes[i].mtrrs && (int)i != keep)
 			platform_free_pages(probes[i].mtrrs, MTRR_PAGES);
 		probes[i].mtrrs = NULL;
 	}
@@ -79,57 +83,68 @@ static void free_probe_mtrrs(bool keep_cpu0)
 
 /* Every CPU supports VMX and reports the same capabilities and MTRRs
  * (SDM 3A 11.11.8: the MTRRs must be the same on every processor; the EPT
- * types are computed once from them). The boot CPU's MTRRs are kept in
- * mw.mtrrs. */
+ * types are computed once from them). A CPU the platform did not reach
+ * (offline, on an OS with CPU hotplug) is skipped: it is probed when it
+ * comes online (mw_virtualize_this_cpu). The first CPU's MTRRs are kept
+ * in mw.mtrrs. */
 static enum mw_status probe_all(struct mw_error *err)
 {
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
-		probes[i].mtrrs = platform_alloc_pages(MTRR_PAGES);
+		probes[i].reached = false;
+		probes[i].mtrrs = mw_alloc_pages(MTRR_PAGES);
 		if (!probes[i].mtrrs) {
-			free_probe_mtrrs(false);
+			free_probe_mtrrs(-1);
 			mw_error_set(err, MW_ERR_NO_MEMORY, (int)i, MW_STEP_CAPS, "MTRR snapshot");
 			return err->status;
 		}
 	}
 	platform_on_each_cpu(probe_cpu, NULL);
-	enum mw_status s = probe_compare(err);
+	unsigned first = UINT32_MAX;
+	enum mw_status s = probe_compare(err, &first);
 	if (s == MW_OK)
-		mw.mtrrs = probes[0].mtrrs;
-	free_probe_mtrrs(s == MW_OK);
+		mw.mtrrs = probes[first].mtrrs;
+	free_probe_mtrrs(s == MW_OK ? (int)first : -1);
 	return s;
 }
 
-static enum mw_status probe_compare(struct mw_error *err)
+/* On success *first is the first CPU reached: the reference for the
+ * others. */
+static enum mw_status probe_compare(struct mw_error *err, unsigned *first)
 {
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
+		if (!probes[i].reached)
+			continue;
 		if (probes[i].err.status != MW_OK) {
 			*err = probes[i].err;
 			return err->status;
 		}
-	}
-	for (unsigned i = 1; i < mw.cpu_count; i++) {
-		if (memcmp(probes[i].mtrrs, probes[0].mtrrs, sizeof(struct mtrr_state)) != 0) {
+		if (*first == UINT32_MAX) {
+			*first = i;
+			continue;
+		}
+		if (memcmp(probes[i].mtrrs, probes[*first].mtrrs, sizeof(struct mtrr_state)) != 0) {
 			mw_error_set(err, MW_ERR_CPU_MISMATCH, (int)i, MW_STEP_CAPS,
-				     "MTRRs differ from cpu 0's");
+				     "MTRRs differ from cpu %u's", *first);
+			return err->status;
+		}
+		if (memcmp(&probes[i].caps, &probes[*first].caps, sizeof(struct vmx_caps)) != 0) {
+			mw_error_set(err, MW_ERR_CPU_MISMATCH, (int)i, MW_STEP_CAPS,
+				     "capabilities differ from cpu %u's", *first);
 			return err->status;
 		}
 	}
-	for (unsigned i = 1; i < mw.cpu_count; i++) {
-		if (memcmp(&probes[i].caps, &probes[0].caps, sizeof(struct vmx_caps)) != 0) {
-			mw_error_set(err, MW_ERR_CPU_MISMATCH, (int)i, MW_STEP_CAPS,
-				     "capabilities differ from cpu 0's");
-			return err->status;
-		}
+	if (*first == UINT32_MAX) {
+		mw_error_set(err, MW_ERR_BAD_CONFIG, -1, MW_STEP_SUPPORT, "no CPU was reached");
+		return err->status;
 	}
-	mw.caps = probes[0].caps;
-	enum mw_status s = vmx_derive_controls(&mw.caps, &mw.ctl, err);
-	return s;
+	mw.caps = probes[*first].caps;
+	return vmx_derive_controls(&mw.caps, &mw.ctl, err);
 }
 
 static bool ept_page(struct ept_page *out, void *ctx)
 {
 	(void)ctx;
-	out->va = platform_alloc_pages(1);
+	out->va = mw_alloc_pages(1);
 	out->pa = out->va ? platform_virt_to_phys(out->va) : 0;
 	return out->va != NULL;
 }
@@ -178,7 +193,7 @@ static enum mw_status build_ept(struct vcpu *v)
 		.type_ctx = mw.mtrrs,
 		.shared = ept_shared,
 	};
-	v->ept = platform_alloc_pages(EPT_STRUCT_PAGES);
+	v->ept = mw_alloc_pages(EPT_STRUCT_PAGES);
 	if (!v->ept)
 		return MW_ERR_NO_MEMORY;
 	enum mw_status s = ept_build(v->ept, &p, &ept_pages);
@@ -203,7 +218,7 @@ static enum mw_status build_shared_ept(void)
 	};
 	if (mw.ept_limit <= (512ull << 30))
 		return MW_OK;
-	ept_shared = platform_alloc_pages(EPT_STRUCT_PAGES);
+	ept_shared = mw_alloc_pages(EPT_STRUCT_PAGES);
 	if (!ept_shared)
 		return MW_ERR_NO_MEMORY;
 	enum mw_status s = ept_build_shared(ept_shared, &p, &ept_pages);
@@ -261,17 +276,17 @@ static void free_all(void)
 
 static struct vcpu *alloc_vcpu(unsigned i)
 {
-	struct vcpu *v = platform_alloc_pages(VCPU_PAGES);
+	struct vcpu *v = mw_alloc_pages(VCPU_PAGES);
 	if (!v)
 		return NULL;
 	v->self = v;
 	v->index = i;
 	v->vpid = (uint16_t)(i + 1); /* VPID 0 is the host's (SDM 3C 29.1) */
-	v->vmxon_region = platform_alloc_pages(1);
-	v->vmcs = platform_alloc_pages(1);
-	v->host_stack = platform_alloc_pages(HOST_STACK_PAGES);
-	v->host_idt = platform_alloc_pages(1);
-	v->log_buffer = platform_alloc_pages(LOG_RING_PAGES);
+	v->vmxon_region = mw_alloc_pages(1);
+	v->vmcs = mw_alloc_pages(1);
+	v->host_stack = mw_alloc_pages(HOST_STACK_PAGES);
+	v->host_idt = mw_alloc_pages(1);
+	v->log_buffer = mw_alloc_pages(LOG_RING_PAGES);
 	if (!v->vmxon_region || !v->vmcs || !v->host_stack || !v->host_idt || !v->log_buffer) {
 		free_vcpu(v);
 		return NULL;
@@ -303,7 +318,7 @@ static enum mw_status allocate_all(struct mw_error *err)
 			     (unsigned long long)(mw.ept_limit >> 30));
 		return s;
 	}
-	mw.msr_bitmap = platform_alloc_pages(1);
+	mw.msr_bitmap = mw_alloc_pages(1);
 	if (!mw.msr_bitmap) {
 		mw_error_set(err, MW_ERR_NO_MEMORY, -1, MW_STEP_ALLOC, "MSR bitmap");
 		return err->status;
@@ -311,9 +326,14 @@ static enum mw_status allocate_all(struct mw_error *err)
 	msr_bitmap_build(mw.msr_bitmap);
 	/* In xAPIC mode root mode reaches the ICR through this mapping (NMIs
 	 * for MW_HC_DEVIRTUALIZE_ALL); x2APIC mode needs none. */
-	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC))
-		mw.lapic_mmio =
-			platform_map_mmio(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK, 4096);
+	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC)) {
+		mw.lapic_mmio = mw_map_mmio(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK, 4096);
+		if (!mw.lapic_mmio) {
+			mw_error_set(err, MW_ERR_NO_MEMORY, -1, MW_STEP_ALLOC,
+				     "mapping the local APIC");
+			return err->status;
+		}
+	}
 	mw.msr_bitmap_pa = platform_virt_to_phys(mw.msr_bitmap);
 	mw.apic_base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
 	if (mw.cfg.emulate_init_sipi && (!mw.lapic_mmio || !mw.ctl.unrestricted_guest)) {
@@ -348,10 +368,19 @@ static void launch_cpu(void *arg)
 	vcpu_launch(mw.vcpus[platform_cpu_index()]);
 }
 
+/* Leaves VMX operation on the calling CPU, then lets the platform restore
+ * what VM exits changed in its host state. */
+static bool leave_this_cpu(void)
+{
+	bool left = vcpu_leave(mw.vcpus[platform_cpu_index()]);
+	platform_cpu_left_vmx();
+	return left;
+}
+
 static void leave_cpu(void *arg)
 {
 	(void)arg;
-	vcpu_leave(mw.vcpus[platform_cpu_index()]);
+	leave_this_cpu();
 }
 
 struct mtf_check {
@@ -406,12 +435,20 @@ enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *e
 			     mw.cpu_count, MW_MAX_CPUS);
 		return err->status;
 	}
+	fault_alloc_reset();
 	enum mw_status s = probe_all(err);
 	if (s == MW_OK)
 		s = allocate_all(err);
 	if (s != MW_OK) {
 		free_all();
-		return s;
+		if (fault_alloc_hit()) {
+			/* The test asked for it: say which allocation it was. */
+			err->status = MW_ERR_INJECTED;
+			size_t n = strlen(err->detail);
+			mw_snprintf(err->detail + n, sizeof(err->detail) - n,
+				    " (allocation %u made to fail)", fault_alloc_hit());
+		}
+		return err->status;
 	}
 
 	platform_on_each_cpu(launch_cpu, NULL);
@@ -501,6 +538,66 @@ enum mw_status mw_devirtualize_all(void)
 		free_all();
 	}
 	return s;
+}
+
+enum mw_status mw_virtualize_this_cpu(struct mw_error *err)
+{
+	unsigned i = platform_cpu_index();
+	struct vcpu *v = i < mw.cpu_count ? mw.vcpus[i] : NULL;
+
+	if (!mw.active || !v) {
+		mw_error_set(err, MW_ERR_NOT_VIRTUALIZED, (int)i, MW_STEP_NONE,
+			     "marrow is not active");
+		return err->status;
+	}
+	if (v->virtualized) {
+		mw_error_set(err, MW_ERR_ALREADY, (int)i, MW_STEP_NONE, NULL);
+		return err->status;
+	}
+	/* The same checks as at load time: VMX usable here, and the
+	 * capabilities and MTRRs the shared controls and EPT were derived
+	 * from. */
+	struct cpu_probe *p = &probes[i];
+	p->mtrrs = platform_alloc_pages(MTRR_PAGES);
+	if (!p->mtrrs) {
+		mw_error_set(err, MW_ERR_NO_MEMORY, (int)i, MW_STEP_CAPS, "MTRR snapshot");
+		return err->status;
+	}
+	probe_cpu(NULL);
+	bool same_mtrrs = memcmp(p->mtrrs, mw.mtrrs, sizeof(struct mtrr_state)) == 0;
+	platform_free_pages(p->mtrrs, MTRR_PAGES);
+	p->mtrrs = NULL;
+	if (p->err.status != MW_OK) {
+		*err = p->err;
+		return err->status;
+	}
+	if (memcmp(&p->caps, &mw.caps, sizeof(struct vmx_caps)) != 0 || !same_mtrrs) {
+		mw_error_set(err, MW_ERR_CPU_MISMATCH, (int)i, MW_STEP_CAPS,
+			     "capabilities or MTRRs differ from those marrow was started with");
+		return err->status;
+	}
+	/* Whatever the CPU's last run left pending belongs to a guest state
+	 * that no longer exists. */
+	v->pending_nmis = 0;
+	v->expected_nmis = 0;
+	v->leave_requested = false;
+	/* No hook may change between the launch and this CPU taking them on. */
+	hooks_cpu_lock();
+	vcpu_launch(v);
+	if (v->launch_error.status == MW_OK)
+		hooks_cpu_online();
+	hooks_cpu_unlock();
+	*err = v->launch_error;
+	return err->status;
+}
+
+enum mw_status mw_devirtualize_this_cpu(void)
+{
+	unsigned i = platform_cpu_index();
+
+	if (!mw.active || i >= mw.cpu_count || !mw.vcpus[i])
+		return MW_ERR_NOT_VIRTUALIZED;
+	return leave_this_cpu() ? MW_OK : MW_ERR_VMX_INSTRUCTION;
 }
 
 bool mw_cpu_virtualized(unsigned cpu)

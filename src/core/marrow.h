@@ -23,9 +23,13 @@ struct mw_config {
 	bool exit_on_wbinvd;
 	bool exit_on_hlt;
 	uint32_t exception_bitmap; /* exceptions to intercept and reflect */
-	/* Fault injection: make CPU fault_cpu fail at fault_step. */
+	/* Fault injection (core/fault.h): make CPU fault_cpu fail at
+	 * fault_step, or at its VMX instruction number fault_vmx_insn of the
+	 * launch; or make allocation number fault_alloc fail (0: off). */
 	int fault_cpu;
 	enum mw_step fault_step;
+	uint32_t fault_vmx_insn;
+	uint32_t fault_alloc;
 	/* Pages each CPU's EPT keeps for splits (hooks); 0: the default. */
 	unsigned ept_pool_pages;
 	/* Called in root mode (root-safe code only) for an EPT violation; true
@@ -67,7 +71,7 @@ struct marrow {
 	uint64_t ept_limit;	  /* guest-physical addresses below are mapped */
 	size_t ept_shared_pages;  /* tables above 512 GiB, shared by all CPUs */
 
-	void *lapic_mmio;  /* xAPIC registers, for root-mode NMIs */
+	void *lapic_mmio;   /* xAPIC registers, for root-mode NMIs */
 	uint64_t apic_base; /* IA32_APIC_BASE at load */
 	/* Vectors intercepted for exception hooks (hook/exception_hook.c). */
 	volatile uint32_t exception_hooks;
@@ -86,6 +90,19 @@ extern struct marrow mw;
 enum mw_status mw_virtualize_all(const struct mw_config *cfg, struct mw_error *err);
 /* Devirtualizes every CPU still virtualized and frees everything. */
 enum mw_status mw_devirtualize_all(void);
+
+/* For platforms with CPU hotplug, while marrow is active (between
+ * mw_virtualize_all and mw_devirtualize_all). Both run on the CPU
+ * concerned, not preemptible, interrupts disabled, and allocate nothing:
+ * mw_virtualize_all prepared a vCPU for every CPU the platform counts.
+ * A CPU that was offline at mw_virtualize_all, or that left with
+ * mw_devirtualize_this_cpu, comes in with mw_virtualize_this_cpu after the
+ * same support and capability checks; err says why it did not. */
+enum mw_status mw_virtualize_this_cpu(struct mw_error *err);
+/* Takes the calling CPU out of VMX operation (e.g. before it goes
+ * offline); the other CPUs stay virtualized. MW_OK also when it already
+ * was out. */
+enum mw_status mw_devirtualize_this_cpu(void);
 bool mw_cpu_virtualized(unsigned cpu);
 /* The exceptions every CPU intercepts: the configuration's and the hooked
  * ones. Root-safe. */

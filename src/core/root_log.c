@@ -1,3 +1,5 @@
+/* The definitions of root_fatal_trap and root_fatal_exit, not the macros. */
+#define MW_ROOT_LOG_IMPL
 #include "root_log.h"
 
 #include <stdarg.h>

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "core/compiler.h"
+
 struct vcpu;
 
 enum mw_log_level {
@@ -30,5 +32,25 @@ __attribute__((noreturn)) void root_fatal_trap(struct vcpu *v, uint64_t vector, 
 /* Reports an exit marrow cannot continue from, with the guest's state and
  * the decoded reason, then stops. */
 __attribute__((noreturn)) void root_fatal_exit(struct vcpu *v, const char *why);
+
+/* In the Linux module, calls from other files go through declarations of
+ * the same two functions without noreturn, each call followed by
+ * MW_UNREACHABLE() (core/compiler.h), so that objtool sees where the path
+ * ends. Elsewhere the calls are the plain ones. */
+#if defined(MW_PLATFORM_LINUX) && !defined(MW_ROOT_LOG_IMPL)
+void root_fatal_trap_checked(struct vcpu *v, uint64_t vector, uint64_t error_code, uint64_t rip,
+			     uint64_t rsp) __asm__("root_fatal_trap");
+void root_fatal_exit_checked(struct vcpu *v, const char *why) __asm__("root_fatal_exit");
+#define root_fatal_trap(...)                          \
+	({                                            \
+		root_fatal_trap_checked(__VA_ARGS__); \
+		MW_UNREACHABLE();                     \
+	})
+#define root_fatal_exit(...)                          \
+	({                                            \
+		root_fatal_exit_checked(__VA_ARGS__); \
+		MW_UNREACHABLE();                     \
+	})
+#endif
 
 #endif

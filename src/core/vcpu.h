@@ -92,6 +92,7 @@ struct vcpu {
 	volatile uint32_t log_reader; /* try-lock of the log's single reader */
 
 	struct mw_error launch_error;
+	uint32_t vmx_points; /* VMX instructions of the launch so far (core/fault.h) */
 };
 
 _Static_assert(offsetof(struct vcpu, fast_path) == VCPU_FAST_PATH, "vcpu_asm.h");

@@ -5,6 +5,7 @@
 #include "arch/x86/cpu_bits.h"
 #include "arch/x86/intrin.h"
 #include "core/compiler.h"
+#include "core/fault.h"
 #include "core/fmt.h"
 #include "core/ipi.h"
 #include "core/marrow.h"
@@ -33,12 +34,21 @@ static void vmx_failed(struct vcpu *v, enum mw_step step, enum vmx_result r, con
 {
 	struct mw_error *err = &v->launch_error;
 
+	if (r == VMX_INJECTED) {
+		mw_error_set(err, MW_ERR_INJECTED, (int)v->index, step,
+			     "%s (VMX instruction %u made to fail)", what, v->vmx_points);
+		return;
+	}
 	mw_error_set(err, MW_ERR_VMX_INSTRUCTION, (int)v->index, step, "%s", what);
 	if (r == VMX_FAIL_VALID)
 		err->vm_error = (uint32_t)vmcs_read(VMCS_VM_INSTRUCTION_ERROR);
 	else
 		mw_snprintf(err->detail, sizeof(err->detail), "%s: VMfailInvalid", what);
 }
+
+/* Each VMX instruction of the launch goes through here: the counted point
+ * where a test can make it fail (core/fault.h). */
+#define VMX_STEP(v, insn) (fault_vmx_point(v) ? VMX_INJECTED : (insn))
 
 static void restore_control_registers(const struct vcpu *v)
 {
@@ -66,22 +76,27 @@ static enum mw_step load_vmcs(struct vcpu *v)
 
 	if (injected(v, MW_STEP_VMCLEAR, err))
 		return MW_STEP_VMCLEAR;
-	if ((r = vmx_clear(v->vmcs_pa)) != VMX_OK) {
+	if ((r = VMX_STEP(v, vmx_clear(v->vmcs_pa))) != VMX_OK) {
 		vmx_failed(v, MW_STEP_VMCLEAR, r, "VMCLEAR");
 		return MW_STEP_VMCLEAR;
 	}
 	if (injected(v, MW_STEP_VMPTRLD, err))
 		return MW_STEP_VMPTRLD;
-	if ((r = vmx_ptrld(v->vmcs_pa)) != VMX_OK) {
+	if ((r = VMX_STEP(v, vmx_ptrld(v->vmcs_pa))) != VMX_OK) {
 		vmx_failed(v, MW_STEP_VMPTRLD, r, "VMPTRLD");
 		return MW_STEP_VMPTRLD;
 	}
 	if (injected(v, MW_STEP_VMCS, err))
 		return MW_STEP_VMCS;
-	if ((r = vmcs_setup(v, &field)) != VMX_OK) {
-		vmx_failed(v, MW_STEP_VMCS, r, "VMWRITE");
-		mw_snprintf(err->detail, sizeof(err->detail), "VMWRITE of %s (0x%x)",
-			    vmcs_field_name(field), field);
+	if ((r = vmcs_setup(v, &field)) == VMX_OK) {
+		field = VMCS_GUEST_RFLAGS; /* last: the flags as they are now */
+		r = VMX_STEP(v, vmx_write(field, read_rflags()));
+	}
+	if (r != VMX_OK) {
+		char what[64];
+		mw_snprintf(what, sizeof(what), "VMWRITE of %s (0x%x)", vmcs_field_name(field),
+			    field);
+		vmx_failed(v, MW_STEP_VMCS, r, what);
 		return MW_STEP_VMCS;
 	}
 	return MW_STEP_NONE;
@@ -102,13 +117,25 @@ void vcpu_fill_ept_stats(struct vcpu *v)
 
 /* Stale translations tagged with this VPID or EPTP may survive from an
  * earlier run of marrow: drop them before the first entry. */
-static void flush_guest_tlbs(const struct vcpu *v)
+static bool flush_guest_tlbs(struct vcpu *v)
 {
 	uint64_t caps = mw.caps.ept_vpid;
+	bool single = caps & EPT_CAP_INVEPT_SINGLE;
+	enum vmx_result r = VMX_STEP(
+		v, vmx_invept(single ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT, v->ept->eptp));
 
-	vcpu_ept_flush(v);
-	vmx_invvpid((caps & VPID_CAP_INVVPID_SINGLE) ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT,
-		    v->vpid, 0);
+	if (r != VMX_OK) {
+		vmx_failed(v, MW_STEP_VMLAUNCH, r, "INVEPT");
+		return false;
+	}
+	r = VMX_STEP(v, vmx_invvpid((caps & VPID_CAP_INVVPID_SINGLE) ? INVVPID_SINGLE_CONTEXT
+								     : INVVPID_ALL_CONTEXT,
+				    v->vpid, 0));
+	if (r != VMX_OK) {
+		vmx_failed(v, MW_STEP_VMLAUNCH, r, "INVVPID");
+		return false;
+	}
+	return true;
 }
 
 void vcpu_launch(struct vcpu *v)
@@ -117,6 +144,7 @@ void vcpu_launch(struct vcpu *v)
 	enum vmx_result r;
 
 	mw_error_set(err, MW_OK, (int)v->index, MW_STEP_NONE, NULL);
+	v->vmx_points = 0;
 	v->apic_id = lapic_current_id();
 	/* The assembly CPUID path knows nothing of the identification
 	 * leaves: with them on, every CPUID goes to the C handler. */
@@ -129,7 +157,7 @@ void vcpu_launch(struct vcpu *v)
 	if (injected(v, MW_STEP_VMXON, err))
 		return;
 	enter_vmx_cr_state(v);
-	if ((r = vmx_on(v->vmxon_pa)) != VMX_OK) {
+	if ((r = VMX_STEP(v, vmx_on(v->vmxon_pa))) != VMX_OK) {
 		restore_control_registers(v);
 		vmx_failed(v, MW_STEP_VMXON, r, "VMXON");
 		return;
@@ -137,9 +165,13 @@ void vcpu_launch(struct vcpu *v)
 	enum mw_step failed = load_vmcs(v);
 	if (failed == MW_STEP_NONE && injected(v, MW_STEP_VMLAUNCH, err))
 		failed = MW_STEP_VMLAUNCH;
+	if (failed == MW_STEP_NONE && !flush_guest_tlbs(v))
+		failed = MW_STEP_VMLAUNCH;
+	if (failed == MW_STEP_NONE && fault_vmx_point(v)) {
+		vmx_failed(v, MW_STEP_VMLAUNCH, VMX_INJECTED, "VMLAUNCH");
+		failed = MW_STEP_VMLAUNCH;
+	}
 	if (failed == MW_STEP_NONE) {
-		flush_guest_tlbs(v);
-		vmcs_write(VMCS_GUEST_RFLAGS, read_rflags());
 		int rc = vmx_launch();
 		if (rc == 0) {
 			/* Back here as the guest. */

@@ -10,12 +10,12 @@
 #include "hook/trampoline.h"
 #include "platform/platform.h"
 
-/* Each hook owns a slot of generated code (stub.h), 16 to a page. */
+/* Each hook owns a slot of generated code (stub.h), 16 to a page, and two
+ * variables in marrow's data that its stub uses. */
 #define SLOT_SIZE STUB_SLOT_SIZE
 #define SLOTS_PER_PAGE (4096 / SLOT_SIZE)
 #define TRAMP_AT STUB_SLOT_TRAMP
 #define TRAMP_CAP STUB_SLOT_TRAMP_CAP
-#define HITS_AT STUB_SLOT_HITS
 #define CODE_PAGES (MW_INLINE_HOOKS_MAX / SLOTS_PER_PAGE)
 
 /* The patch: one JMP rel32. A longer jump would read its target through
@@ -31,11 +31,19 @@ struct mw_inline_hook {
 	uint64_t target;
 	struct split_page *page;
 	unsigned offset; /* of the patch in the page */
-	uint8_t *code;	 /* the slot */
+	uint8_t *code;	 /* the slot, where it runs */
+	uint8_t *write;	 /* the slot, where marrow writes it */
+};
+
+/* What a slot's stub reads and counts: the handler's address, the calls. */
+struct slot_data {
+	volatile uint64_t hits;
+	uint64_t handler;
 };
 
 static struct mw_inline_hook hooks[MW_INLINE_HOOKS_MAX];
-static uint8_t *code_pages[CODE_PAGES];
+static struct slot_data slot_data[MW_INLINE_HOOKS_MAX];
+static uint8_t *code_pages[CODE_PAGES], *write_pages[CODE_PAGES];
 static unsigned slots_used;
 
 static enum mw_status fail(struct mw_error *err, enum mw_status s, uint64_t target, const char *why)
@@ -45,22 +53,34 @@ static enum mw_status fail(struct mw_error *err, enum mw_status s, uint64_t targ
 	return s;
 }
 
-/* The next slot; its page is allocated on first use. */
+/* The next slot, in a page install_page has provided. */
 static struct mw_inline_hook *new_hook(void)
 {
-	if (slots_used == MW_INLINE_HOOKS_MAX)
-		return NULL;
-	unsigned i = slots_used;
-	uint8_t **page = &code_pages[i / SLOTS_PER_PAGE];
-	if (!*page)
-		*page = platform_alloc_code(1);
-	if (!*page)
-		return NULL;
-	slots_used++;
+	unsigned i = slots_used++;
 	struct mw_inline_hook *h = &hooks[i];
+
 	memset(h, 0, sizeof(*h));
-	h->code = *page + (i % SLOTS_PER_PAGE) * SLOT_SIZE;
+	h->code = code_pages[i / SLOTS_PER_PAGE] + (i % SLOTS_PER_PAGE) * SLOT_SIZE;
+	h->write = write_pages[i / SLOTS_PER_PAGE] + (i % SLOTS_PER_PAGE) * SLOT_SIZE;
 	return h;
+}
+
+/* The page the next slot lies in, allocated on first use. */
+static enum mw_status slot_page(uint64_t target, struct mw_error *err)
+{
+	if (slots_used == MW_INLINE_HOOKS_MAX)
+		return fail(err, MW_ERR_FULL, target,
+			    "no code slot left (removed hooks keep theirs until marrow unloads)");
+	unsigned pg = slots_used / SLOTS_PER_PAGE;
+	if (code_pages[pg])
+		return MW_OK;
+	void *write;
+	code_pages[pg] = platform_alloc_code(1, &write);
+	write_pages[pg] = write;
+	if (!code_pages[pg])
+		return fail(err, MW_ERR_UNSUPPORTED, target,
+			    "the platform gives no executable memory near the kernel");
+	return MW_OK;
 }
 
 /* How many bytes of the function can be read: up to CODE_READ, but not
@@ -100,15 +120,16 @@ static enum mw_status install(uint64_t target, uint64_t handler, void **original
 	if (!host_pt_phys(mw.host_pt, gpa & ~0xfffull, 4096))
 		return fail(err, MW_ERR_BAD_ARGUMENT, target, "the function is not in RAM");
 
+	enum mw_status s = slot_page(target, err);
+	if (s != MW_OK)
+		return s;
 	struct mw_inline_hook *h = new_hook();
-	if (!h)
-		return fail(err, MW_ERR_FULL, target,
-			    "no code slot left (removed hooks keep theirs until marrow unloads)");
+	struct slot_data *d = &slot_data[h - hooks];
 	uint64_t slot_addr = (uint64_t)(uintptr_t)h->code;
 	struct tramp_result res;
 	enum tramp_status ts =
 		tramp_build((const uint8_t *)(uintptr_t)target, readable_code(target), target,
-			    PATCH_LEN, h->code + TRAMP_AT, TRAMP_CAP, slot_addr + TRAMP_AT, &res);
+			    PATCH_LEN, h->write + TRAMP_AT, TRAMP_CAP, slot_addr + TRAMP_AT, &res);
 	if (ts != TRAMP_OK) {
 		mw_error_set(err, MW_ERR_UNSUPPORTED, -1, MW_STEP_NONE,
 			     "hook at 0x%llx: the function's first instructions cannot be moved: "
@@ -121,11 +142,19 @@ static enum mw_status install(uint64_t target, uint64_t handler, void **original
 	if (tramp_patch_jump(patch, sizeof(patch), target, slot_addr) != PATCH_LEN)
 		return drop_new(h, fail(err, MW_ERR_UNSUPPORTED, target,
 					"marrow's code is beyond the reach of a 5-byte jump"));
-	stub_inline_build(h->code, handler);
+	uint64_t hits_at = (uint64_t)(uintptr_t)&d->hits,
+		 handler_at = (uint64_t)(uintptr_t)&d->handler;
+	if (!stub_reaches(slot_addr, hits_at) || !stub_reaches(slot_addr, handler_at))
+		return drop_new(h, fail(err, MW_ERR_UNSUPPORTED, target,
+					"marrow's data is beyond a RIP-relative operand's reach "
+					"from its code"));
+	d->hits = 0;
+	d->handler = handler;
+	stub_inline_build(h->write, slot_addr, hits_at, handler_at);
 	/* Before any CPU can reach the handler. */
 	*original = h->code + TRAMP_AT;
 
-	enum mw_status s = split_copy_get(gpa, &h->page, err);
+	s = split_copy_get(gpa, &h->page, err);
 	if (s != MW_OK)
 		return drop_new(h, s);
 	/* A CPU interrupted inside the bytes the jump replaces goes on in
@@ -188,8 +217,7 @@ enum mw_status mw_hook_remove(struct mw_inline_hook *h)
 
 uint64_t mw_hook_hits(const struct mw_inline_hook *h)
 {
-	const uint64_t *hits = (const uint64_t *)(const void *)(h->code + HITS_AT);
-	return __atomic_load_n(hits, __ATOMIC_RELAXED);
+	return __atomic_load_n(&slot_data[h - hooks].hits, __ATOMIC_RELAXED);
 }
 
 void inline_hooks_remove_all(void)
@@ -208,8 +236,9 @@ void inline_hooks_free_code(void)
 		if (!code_pages[i])
 			continue;
 		platform_quiesce(code_pages[i], 4096);
-		platform_free_code(code_pages[i], 1);
+		platform_free_code(code_pages[i], write_pages[i], 1);
 		code_pages[i] = NULL;
+		write_pages[i] = NULL;
 	}
 	memset(hooks, 0, sizeof(hooks));
 	slots_used = 0;

@@ -215,7 +215,10 @@ static void change_view_on_cpu(void *arg)
 	enum mw_status s;
 	if (c->execute_view) {
 		s = ept_set_page(v->ept, p->gpa, p->view->frame, p->rights);
+		if (s == MW_OK)
+			c->page->pte[i] = ept_split_to_4k(v->ept, p->gpa, &s);
 	} else {
+		c->page->pte[i] = NULL; /* before the merge frees its table */
 		s = ept_set_page(v->ept, p->gpa, p->gpa, EPT_RWX);
 		/* Large pages again where nothing else keeps them split. */
 		if (ept_merge(v->ept, p->gpa, 2))
@@ -225,6 +228,25 @@ static void change_view_on_cpu(void *arg)
 	mw_vmcall(MW_HC_EPT_FLUSH, mw.cfg.hypercall_key, 0, 0, 0);
 	if (c->execute_view && c->move && s == MW_OK)
 		move_interrupted_cpu(c->move);
+}
+
+/* CPUs that are not virtualized now (offline, or left on their own) run
+ * on no EPT, but theirs is used again if they come back
+ * (mw_virtualize_this_cpu, which holds the hook-change lock while it
+ * launches and then calls split_cpu_online). They always get the original
+ * view here, so that nothing they keep can point at a view that is then
+ * freed. */
+static void original_view_on_idle_cpus(struct split_page *p)
+{
+	for (unsigned i = 0; i < mw.cpu_count; i++) {
+		struct vcpu *v = mw.vcpus[i];
+		if (!v || mw_cpu_virtualized(i))
+			continue;
+		p->pte[i] = NULL;
+		ept_set_page(v->ept, p->gpa, p->gpa, EPT_RWX);
+		if (ept_merge(v->ept, p->gpa, 2))
+			ept_merge(v->ept, p->gpa, 3);
+	}
 }
 
 /* Every CPU to the page's current view (or the original), twice: a CPU
@@ -237,6 +259,7 @@ static void switch_all(struct split_page *p, bool execute_view, const struct spl
 
 	platform_on_each_cpu(change_view_on_cpu, &c);
 	platform_on_each_cpu(change_view_on_cpu, &c);
+	original_view_on_idle_cpus(p);
 }
 
 /* A live page moves to a new copy holding patches[0..n). */
@@ -290,6 +313,7 @@ enum mw_status split_activate(struct split_page *p, const struct split_rip_move 
 		return MW_OK; /* another hook in the page switched it already */
 	__atomic_store_n(&p->live, true, __ATOMIC_RELEASE);
 	platform_on_each_cpu(change_view_on_cpu, &c);
+	original_view_on_idle_cpus(p);
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
 		if (c.failed[i]) {
 			__atomic_store_n(&p->live, false, __ATOMIC_RELEASE);
@@ -313,6 +337,7 @@ void split_release(struct split_page *p, int patch_offset)
 			__atomic_store_n(&p->live, false, __ATOMIC_RELEASE);
 			platform_on_each_cpu(change_view_on_cpu, &c);
 		}
+		original_view_on_idle_cpus(p);
 		view_free(p->view);
 		memset(p, 0, sizeof(*p));
 		return;
@@ -351,6 +376,23 @@ void split_release_all(void)
 		}
 	}
 	hook_change_end();
+}
+
+void split_cpu_online(void)
+{
+	unsigned i = platform_cpu_index();
+	struct vcpu *v = mw.vcpus[i];
+
+	for (unsigned k = 0; k < SPLIT_MAX_PAGES; k++) {
+		struct split_page *p = &pages[k];
+		if (!p->live)
+			continue;
+		if (ept_set_page(v->ept, p->gpa, p->view->frame, p->rights) == MW_OK) {
+			enum mw_status s;
+			p->pte[i] = ept_split_to_4k(v->ept, p->gpa, &s);
+		}
+	}
+	mw_vmcall(MW_HC_EPT_FLUSH, mw.cfg.hypercall_key, 0, 0, 0);
 }
 
 unsigned split_pages_live(void)
@@ -417,6 +459,21 @@ static void resync(const struct split_page *p, const struct split_view *view)
 	apply_patches(view, dst);
 }
 
+/* This CPU's entry for the page now maps frame with rights: through the
+ * cached entry when there is one (no walk of the tree). */
+static void map_page(struct vcpu *v, const struct split_page *p, uint64_t frame, uint64_t rights)
+{
+	uint64_t *pte = p->pte[v->index];
+
+	if (!pte) {
+		ept_set_page(v->ept, p->gpa, frame, rights);
+		return;
+	}
+	uint64_t keep = *pte & ~(EPT_ADDR_MASK | EPT_RWX);
+	__atomic_store_n(pte, (frame & EPT_ADDR_MASK) | keep | (rights & EPT_RWX),
+			 __ATOMIC_RELEASE);
+}
+
 /* The execute views again; with resync, a write the instruction made is
  * carried into the copies. */
 static void restore_views(struct vcpu *v, bool resync_writes)
@@ -430,7 +487,7 @@ static void restore_views(struct vcpu *v, bool resync_writes)
 		const struct split_view *view = __atomic_load_n(&p->view, __ATOMIC_ACQUIRE);
 		if (resync_writes && s->wrote && p->patched_copy)
 			resync(p, view);
-		ept_set_page(v->ept, p->gpa, view->frame, p->rights);
+		map_page(v, p, view->frame, p->rights);
 	}
 	vcpu_ept_flush(v);
 }
@@ -485,7 +542,9 @@ bool split_on_violation(struct vcpu *v, uint64_t gpa, uint64_t qualification)
 	 * (a second split page touched by the same instruction joins it). */
 	if (s->count == STEP_MAX_PAGES)
 		return false;
-	if (ept_set_page(v->ept, p->gpa, p->gpa, EPT_RWX) != MW_OK)
+	if (p->pte[v->index])
+		map_page(v, p, p->gpa, EPT_RWX);
+	else if (ept_set_page(v->ept, p->gpa, p->gpa, EPT_RWX) != MW_OK)
 		return false;
 	vcpu_ept_flush(v);
 	/* The instruction did not complete, so no single-step trap is pending

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/marrow.h"
 #include "core/status.h"
 #include "hook/trampoline.h"
 #include "vmx/exit.h"
@@ -52,6 +53,10 @@ struct split_page {
 	bool patched_copy;  /* the view is a copy of the page plus patches */
 	unsigned users;
 	struct split_view *volatile view;
+	/* Each CPU's 4 KiB EPT entry for the page while it is split there:
+	 * root mode flips views through it without walking the tree. Written
+	 * only by the CPU it belongs to. */
+	uint64_t *volatile pte[MW_MAX_CPUS];
 };
 
 /* A CPU that an inline hook's installation interrupts inside the bytes its
@@ -88,6 +93,10 @@ enum mw_status split_activate(struct split_page *p, const struct split_rip_move 
  * last user's departure puts every CPU back on the original page, and
  * frees the copy once no CPU can use it. */
 void split_release(struct split_page *p, int patch_offset);
+
+/* The calling CPU, just virtualized again (CPU hotplug), gets the execute
+ * view of every live page; the caller holds the hook-change lock. */
+void split_cpu_online(void);
 
 /* Every split page goes (marrow is leaving; inline hooks are gone). */
 void split_release_all(void);

@@ -8,21 +8,27 @@ static unsigned put(uint8_t *s, unsigned n, const void *bytes, unsigned len)
 	return n + len;
 }
 
-/* A rel32 field at s + at, for an instruction that ends at s + next. */
-static void put_rel32(uint8_t *s, unsigned at, unsigned next, unsigned target)
+/* The rel32 of an instruction ending at `next` (code address) to target. */
+static void put_rel32(uint8_t *s, unsigned at, uint64_t next, uint64_t target)
 {
-	int32_t rel = (int32_t)target - (int32_t)next;
+	int32_t rel = (int32_t)(int64_t)(target - next);
 	memcpy(s + at, &rel, 4);
 }
 
-void stub_inline_build(uint8_t *slot, uint64_t handler)
+bool stub_reaches(uint64_t at, uint64_t data)
+{
+	/* Every displacement in the stub is taken from an instruction end
+	 * within its first 16 bytes. */
+	int64_t lo = (int64_t)(data - (at + 16)), hi = (int64_t)(data - at);
+	return lo >= INT32_MIN && hi <= INT32_MAX;
+}
+
+void stub_inline_build(uint8_t *slot, uint64_t at, uint64_t hits, uint64_t handler)
 {
 	unsigned n = put(slot, 0, "\xf0\x48\xff\x05", 4);
-	put_rel32(slot, n, n + 4, STUB_SLOT_HITS);
+	put_rel32(slot, n, at + n + 4, hits);
 	n = put(slot, n + 4, "\xff\x25", 2);
-	put_rel32(slot, n, n + 4, STUB_SLOT_HANDLER);
-	memset(slot + STUB_SLOT_HITS, 0, 8);
-	memcpy(slot + STUB_SLOT_HANDLER, &handler, 8);
+	put_rel32(slot, n, at + n + 4, handler);
 }
 
 bool stub_fits_abs32(uint64_t addr)

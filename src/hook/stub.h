@@ -1,11 +1,14 @@
 /* The code marrow generates for hooks, byte by byte (SDM 2 opcodes): pure
- * functions of addresses, so that unit tests can build and run them.
+ * functions of addresses, so that unit tests can build and run them. The
+ * code never writes to its own pages (on some platforms they are
+ * read-only once written): what it counts lives in marrow's data.
  *
- * The inline hook's slot (256 bytes, one per hook):
+ * The inline hook's slot (one per hook, 256 bytes of code):
  *   0    F0 48 FF 05 rel32   lock inc qword [rip -> hits]
  *        FF 25 rel32         jmp qword [rip -> handler]
  *   16   the trampoline (tramp_build)
- *   240  hits, 248 the handler's address
+ * hits and the handler's address are 8-byte variables within 2 GiB of the
+ * slot (stub_reaches).
  *
  * The syscall (LSTAR) stub:
  *   48 3D imm32            cmp rax, STUB_SYSCALLS
@@ -28,16 +31,18 @@
 
 #define STUB_SLOT_SIZE 256
 #define STUB_SLOT_TRAMP 16
-#define STUB_SLOT_TRAMP_CAP 224
-#define STUB_SLOT_HITS 240
-#define STUB_SLOT_HANDLER 248
+#define STUB_SLOT_TRAMP_CAP (STUB_SLOT_SIZE - STUB_SLOT_TRAMP)
 
 /* Syscall numbers counted one by one; higher ones share the last slot. */
 #define STUB_SYSCALLS 511
 #define STUB_LSTAR_LEN 35
 
-/* Fills the slot's stub, zeroes its hits and stores the handler. */
-void stub_inline_build(uint8_t *slot, uint64_t handler);
+/* Writes at slot (which runs at address at) the inline stub: it counts a
+ * call in the qword at hits and jumps through the qword at handler. */
+void stub_inline_build(uint8_t *slot, uint64_t at, uint64_t hits, uint64_t handler);
+/* Can code at `at` address `data` RIP-relatively (a signed 32-bit
+ * displacement from the end of an instruction within the slot)? */
+bool stub_reaches(uint64_t at, uint64_t data);
 
 bool stub_fits_abs32(uint64_t addr);
 /* counts: STUB_SYSCALLS + 1 counters; entry: where the guest's syscall

@@ -17,12 +17,16 @@ void *platform_alloc_pages(size_t count);
 void platform_free_pages(void *va, size_t count);
 
 /* Memory for code marrow generates (hook stubs, trampolines): contiguous,
- * zeroed, writable and executable in the kernel's own page tables, and
- * within 2 GiB of the kernel's text (so that a 5-byte relative jump from any
- * kernel function reaches it). NULL when the platform cannot provide it:
- * inline hooks are then unsupported. */
-void *platform_alloc_code(size_t pages);
-void platform_free_code(void *va, size_t pages);
+ * executable in the kernel's own page tables, and within 2 GiB of the
+ * kernel's text and of marrow's data (a 5-byte jump from any kernel
+ * function, and a RIP-relative operand from the code to marrow's
+ * variables, reach). Returns the address the code runs at, and in *write
+ * an address marrow writes the code through: the same where the pages are
+ * writable, an alias where code is read-only. The code never writes to its
+ * own pages. NULL when the platform cannot provide it: inline and syscall
+ * hooks are then unsupported. */
+void *platform_alloc_code(size_t pages, void **write);
+void platform_free_code(void *code, void *write, size_t pages);
 
 /* Inside a platform_on_each_cpu callback: the RIP the calling CPU will
  * resume at when the callback returns (the code its interrupt
@@ -58,6 +62,15 @@ void platform_on_each_cpu(void (*fn)(void *arg), void *arg);
 /* 0-based index of the calling CPU, below platform_cpu_count(). */
 unsigned platform_cpu_index(void);
 unsigned platform_cpu_count(void);
+
+/* Runs on a CPU right after the core took it out of VMX operation (or found
+ * it already out), on that CPU, outside root mode, interrupts disabled.
+ * VM exits change host state that the core cannot give back in an
+ * OS-independent way: the TR limit becomes 0x67 (SDM 3C 28.5.2; reloading
+ * TR means writing the OS's GDT), and root mode's translations stay
+ * cached under the host CR3's PCID. The platform restores what its OS
+ * relies on (no-op where nothing is). */
+void platform_cpu_left_vmx(void);
 
 /* Physical memory as the platform's firmware reported it. */
 enum platform_mem_type {

@@ -1,10 +1,10 @@
 /* The one C entry point of every VM exit: a table indexed by the basic exit
  * reason, with a handler for every reason (SDM 3D appendix C). */
+#include "apic_ipi.h"
 #include "arch/x86/cpu_bits.h"
 #include "core/compiler.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
-#include "apic_ipi.h"
 #include "exit.h"
 
 static const exit_handler_fn handlers[EXIT_REASON_MAX] = {

@@ -8,6 +8,7 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/safe.h"
 #include "arch/x86/segment.h"
+#include "core/fault.h"
 #include "core/marrow.h"
 #include "core/vcpu.h"
 #include "ept/ept.h"
@@ -20,13 +21,14 @@ extern char vmx_exit_stub[];
 struct vmcs_writer {
 	enum vmx_result result;
 	uint32_t field;
+	struct vcpu *v; /* for fault injection */
 };
 
 static void put(struct vmcs_writer *w, uint32_t field, uint64_t value)
 {
 	if (w->result != VMX_OK)
 		return;
-	enum vmx_result r = vmx_write(field, value);
+	enum vmx_result r = fault_vmx_point(w->v) ? VMX_INJECTED : vmx_write(field, value);
 	if (r != VMX_OK) {
 		w->result = r;
 		w->field = field;
@@ -242,9 +244,9 @@ static void controls(struct vmcs_writer *w, const struct vcpu *v)
 	put(w, VMCS_VIRTUAL_PROCESSOR_ID, v->vpid);
 }
 
-enum vmx_result vmcs_setup(const struct vcpu *v, uint32_t *failed_field)
+enum vmx_result vmcs_setup(struct vcpu *v, uint32_t *failed_field)
 {
-	struct vmcs_writer w = { VMX_OK, 0 };
+	struct vmcs_writer w = { VMX_OK, 0, v };
 
 	controls(&w, v);
 	host_state(&w, v);

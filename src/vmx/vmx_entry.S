@@ -48,12 +48,67 @@
 #define PENDING_DBG_BS 0x4000
 #define IRET_FRAME_SIZE 40
 
+#if defined(MW_PLATFORM_LINUX)
+/* In marrow.ko this file passes objtool, which checks the stack and the
+ * returns of every object (BOCHS.md). Returns use the kernel's RET (the
+ * return thunk of a RETHUNK kernel, `ret; int3` under SLS). vmx_exit_stub
+ * is entered by VM exits on a fresh stack with nothing above it: a code
+ * label, not a function, whose unwind hint says "end of stack", so that an
+ * unwinder (an NMI's, outside root mode on the way out) stops there.
+ * vmx_launch returns twice: objtool saves its unwind state before
+ * VMLAUNCH and restores it at the label where the guest resumes, as KVM
+ * does around its own VM entry. Elsewhere these expand to nothing. */
+#include <linux/linkage.h>
+#include <linux/objtool.h>
+#include <asm/asm.h>
+#include <asm/unwind_hints.h>
+#define MW_RET RET
+#define MW_EXIT_STUB_TYPE
+#define MW_EXIT_STUB_SIZE
+#define MW_EXIT_STUB_HINT UNWIND_HINT_EMPTY
+#define MW_LAUNCH_SAVE UNWIND_HINT_SAVE
+#define MW_LAUNCH_RESTORE UNWIND_HINT_RESTORE
+/* The root_* accessors become functions objtool checks; their fixups are
+ * reached through a fault, which objtool learns from an exception-table
+ * entry. The entry is also right for Linux: the accessors run in root
+ * mode under marrow's host IDT, but if one ever faulted under Linux's IDT,
+ * Linux would resume at the same fixup. */
+#define MW_ROOT_FUNC_END(name)      \
+	.type name, @function;      \
+	.size name, . - name;       \
+	_ASM_EXTABLE(name##_fault, name##_fixup)
+/* The host IDT's stubs run only in root mode, entered by exceptions and
+ * NMIs on marrow's host stack; no Linux unwinder ever walks them. They
+ * form one function objtool is told not to validate. */
+#define MW_HOST_STUBS_BEGIN .type host_stubs, @function; host_stubs:
+#define MW_HOST_STUBS_END .size host_stubs, . - host_stubs
+/* root_unblock_nmis IRETQs to itself (an NMI-blocking fix for Bochs): a
+ * function, which objtool is told not to validate either. */
+#define MW_UNBLOCK_BEGIN .type root_unblock_nmis, @function
+#define MW_UNBLOCK_END .size root_unblock_nmis, . - root_unblock_nmis
+	STACK_FRAME_NON_STANDARD root_unblock_nmis
+	STACK_FRAME_NON_STANDARD host_stubs
+#else
+#define MW_RET ret
+#define MW_EXIT_STUB_TYPE FUNCTION_TYPE(vmx_exit_stub)
+#define MW_EXIT_STUB_SIZE FUNCTION_SIZE(vmx_exit_stub)
+#define MW_EXIT_STUB_HINT
+#define MW_LAUNCH_SAVE
+#define MW_LAUNCH_RESTORE
+#define MW_ROOT_FUNC_END(name)
+#define MW_HOST_STUBS_BEGIN
+#define MW_HOST_STUBS_END
+#define MW_UNBLOCK_BEGIN FUNCTION_TYPE(root_unblock_nmis)
+#define MW_UNBLOCK_END FUNCTION_SIZE(root_unblock_nmis)
+#endif
+
 	.text
 	.code64
 
 	.globl vmx_exit_stub
-	FUNCTION_TYPE(vmx_exit_stub)
+	MW_EXIT_STUB_TYPE
 vmx_exit_stub:
+	MW_EXIT_STUB_HINT
 	/* The CPUID fast path. CPUID is the exit guests cause most, and the
 	 * full path below costs about three times as much (docs/benchmarks.md).
 	 * At the exit the guest's RAX and RCX are still live, so CPUID runs on
@@ -191,7 +246,7 @@ vmx_exit_stub:
 	pop %r14
 	pop %r15
 	iretq
-	FUNCTION_SIZE(vmx_exit_stub)
+	MW_EXIT_STUB_SIZE
 
 	.globl vmx_launch
 	FUNCTION_TYPE(vmx_launch)
@@ -215,6 +270,7 @@ vmx_launch:
 	lea .Lguest_resumes_here(%rip), %rdx
 	mov $VMCS_GUEST_RIP, %rax
 	vmwrite %rdx, %rax
+	MW_LAUNCH_SAVE
 	vmlaunch
 	/* Still here: the launch failed. CF: VMfailInvalid, ZF: VMfailValid. */
 	mov $1, %eax
@@ -222,6 +278,7 @@ vmx_launch:
 	mov $2, %eax
 	jmp .Llaunch_out
 .Lguest_resumes_here:
+	MW_LAUNCH_RESTORE
 	xor %eax, %eax
 .Llaunch_out:
 	pop %r15
@@ -230,7 +287,7 @@ vmx_launch:
 	pop %r12
 	pop %rbx
 	pop %rbp
-	ret
+	MW_RET
 	SEH(.seh_endproc)
 	FUNCTION_SIZE(vmx_launch)
 
@@ -240,6 +297,7 @@ vmx_launch:
  * VMX non-root operation"), but Bochs 2.7 keeps it until an IRET in root
  * mode; on hardware this is a no-op. Clobbers RAX and RCX. */
 	.globl root_unblock_nmis
+	MW_UNBLOCK_BEGIN
 root_unblock_nmis:
 	mov %rsp, %rax /* RSP at 1: still pointing at our return address */
 	mov %ss, %ecx
@@ -251,7 +309,8 @@ root_unblock_nmis:
 	lea 1f(%rip), %rcx
 	push %rcx
 	iretq
-1:	ret
+1:	MW_RET
+	MW_UNBLOCK_END
 
 /* Root-mode MSR and XCR access that survives a fault: the host IDT's
  * handler finds the faulting RIP in root_fixups (host_idt.c) and resumes
@@ -265,10 +324,11 @@ root_rdmsr_fault:
 	or %rdx, %rax
 	mov %rax, (%rsi)
 	xor %eax, %eax
-	ret
+	MW_RET
 root_rdmsr_fixup:
 	mov $1, %eax
-	ret
+	MW_RET
+	MW_ROOT_FUNC_END(root_rdmsr)
 
 	.globl root_wrmsr, root_wrmsr_fault, root_wrmsr_fixup
 root_wrmsr: /* (uint32_t msr, uint64_t value) */
@@ -279,10 +339,11 @@ root_wrmsr: /* (uint32_t msr, uint64_t value) */
 root_wrmsr_fault:
 	wrmsr
 	xor %eax, %eax
-	ret
+	MW_RET
 root_wrmsr_fixup:
 	mov $1, %eax
-	ret
+	MW_RET
+	MW_ROOT_FUNC_END(root_wrmsr)
 
 	.globl root_xsetbv, root_xsetbv_fault, root_xsetbv_fixup
 root_xsetbv: /* (uint32_t index, uint64_t value) */
@@ -293,10 +354,11 @@ root_xsetbv: /* (uint32_t index, uint64_t value) */
 root_xsetbv_fault:
 	xsetbv
 	xor %eax, %eax
-	ret
+	MW_RET
 root_xsetbv_fixup:
 	mov $1, %eax
-	ret
+	MW_RET
+	MW_ROOT_FUNC_END(root_xsetbv)
 
 /* Host IDT stubs: root mode runs with interrupts disabled, so only
  * exceptions and NMIs arrive here. Each stub pushes a dummy error code where
@@ -313,6 +375,7 @@ host_stub_\v:
 	jmp host_trap_common
 	.endm
 
+	MW_HOST_STUBS_BEGIN
 	.set vec, 0
 	.rept 32
 	host_stub %vec
@@ -355,6 +418,7 @@ host_trap_common:
 	pop %r15
 	add $16, %rsp
 	iretq
+	MW_HOST_STUBS_END
 
 	RODATA_SECTION
 	.balign 8

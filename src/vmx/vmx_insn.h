@@ -14,6 +14,7 @@ enum vmx_result {
 	VMX_OK = 0,
 	VMX_FAIL_INVALID = 1,
 	VMX_FAIL_VALID = 2,
+	VMX_INJECTED = 3, /* not run: fault injection made it fail (core/fault.h) */
 };
 
 static inline enum vmx_result vmx_result_of(bool cf, bool zf)

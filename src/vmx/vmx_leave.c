@@ -16,7 +16,7 @@ struct guest_system_state {
 	uint64_t cr0, cr3, cr4;
 	uint64_t gdt_base, idt_base;
 	uint16_t gdt_limit, idt_limit;
-	uint16_t cs, ss, ds, es, fs, gs;
+	uint16_t cs, ss, ds, es, fs, gs, ldtr;
 	uint64_t fs_base, gs_base;
 	uint64_t dr7, debugctl, pat, efer;
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
@@ -49,6 +49,7 @@ static void read_guest(struct guest_system_state *g)
 	g->es = usable_selector(VMCS_GUEST_ES_SELECTOR, VMCS_GUEST_ES_AR_BYTES);
 	g->fs = usable_selector(VMCS_GUEST_FS_SELECTOR, VMCS_GUEST_FS_AR_BYTES);
 	g->gs = usable_selector(VMCS_GUEST_GS_SELECTOR, VMCS_GUEST_GS_AR_BYTES);
+	g->ldtr = usable_selector(VMCS_GUEST_LDTR_SELECTOR, VMCS_GUEST_LDTR_AR_BYTES);
 	g->fs_base = vmcs_read(VMCS_GUEST_FS_BASE);
 	g->gs_base = vmcs_read(VMCS_GUEST_GS_BASE);
 	g->dr7 = vmcs_read(VMCS_GUEST_DR7);
@@ -65,6 +66,11 @@ static void read_guest(struct guest_system_state *g)
 
 static void load_data_segments(const struct guest_system_state *g)
 {
+	/* A VM exit left LDTR null (SDM 3C 28.5.2): the guest's LDT goes back
+	 * first, because its data selectors may point into it (a process
+	 * that uses modify_ldt keeps its selector in GS while in the
+	 * kernel), and loading one with a null LDTR raises #GP. */
+	lldt(g->ldtr);
 	__asm__ volatile("mov %0, %%ds" ::"r"((uint32_t)g->ds));
 	__asm__ volatile("mov %0, %%es" ::"r"((uint32_t)g->es));
 	__asm__ volatile("mov %0, %%fs" ::"r"((uint32_t)g->fs));

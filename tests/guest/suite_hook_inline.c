@@ -9,6 +9,8 @@
 #include "hook/inline_hook.h"
 #include "hook/split.h"
 #include "platform/platform.h"
+#include "src/platform/baremetal/paging.h"
+#include "src/platform/baremetal/platform_bm.h"
 #include "src/platform/baremetal/smp.h"
 #include "src/platform/baremetal/trap.h"
 #include "vmx/vmx_defs.h"
@@ -207,9 +209,15 @@ static uint8_t *writable_code(void)
 {
 	/* mov eax, imm32 (5 bytes); nop x3; ret */
 	static const uint8_t fn[] = { 0xb8, 0x11, 0x11, 0x00, 0x00, 0x90, 0x90, 0x90, 0xc3 };
-	uint8_t *page = platform_alloc_code(1);
+	/* Bare metal: a page that is writable and executable at once. */
+	uint8_t *page = bm_alloc_pages(1);
 	if (!page)
 		return NULL;
+	if (!paging_set_exec((uint64_t)(uintptr_t)page, 4096, true)) {
+		bm_free_pages(page, 1);
+		return NULL;
+	}
+	write_cr3(read_cr3()); /* the page may be cached as non-executable */
 	memcpy(page, fn, sizeof(fn));
 	memcpy(page + 64, fn, sizeof(fn));
 	page[65] = 0x22;
@@ -256,7 +264,9 @@ GUEST_TEST(hook, writes_to_a_hooked_page_reach_both_views)
 	GT_ASSERT_EQ(f0(), 0x1144);
 	GT_ASSERT_EQ(f1(), 0x1133);
 	vt_down();
-	platform_free_code(page, 1);
+	paging_set_exec((uint64_t)(uintptr_t)page, 4096, false);
+	write_cr3(read_cr3());
+	bm_free_pages(page, 1);
 }
 
 /* Other CPUs call hk_add in a loop while the boot CPU hooks and unhooks it:

@@ -77,7 +77,9 @@ void ut_fail(const char *file, int line, const char *fmt, ...)
 
 static VOID EFIAPI on_fault(EFI_EXCEPTION_TYPE type, EFI_SYSTEM_CONTEXT ctx)
 {
-	uint64_t fixup = extable_find(__extable_start, (size_t)(__extable_end - __extable_start),
+	uint64_t fixup = extable_find(__extable_start,
+				      ((uintptr_t)__extable_end - (uintptr_t)__extable_start) /
+					      sizeof(__extable_start[0]),
 				      ctx.SystemContextX64->Rip);
 	if (!fixup) {
 		outf("# unexpected exception %lld at rip %llx\nmarrow: run failed: exception\n",
@@ -104,6 +106,7 @@ int ut_vmxon(uint64_t pa)
 			      : "cc", "memory"
 			      : fault);
 	return -1;
+/* cppcheck-suppress unusedLabel ; the asm goto jumps here */
 fault:
 	return caught_vector;
 }
@@ -124,6 +127,7 @@ int ut_vmcall(uint64_t fn, uint64_t key, struct mw_hc_result *r)
 	r->rdx = rdx;
 	r->r8 = r8;
 	return -1;
+/* cppcheck-suppress unusedLabel ; the asm goto jumps here */
 fault:
 	return caught_vector;
 }

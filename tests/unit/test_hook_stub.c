@@ -48,40 +48,52 @@ static void test_inline_stub_decodes(void **state)
 	(void)state;
 	uint8_t slot[STUB_SLOT_SIZE] = { 0 };
 	static const unsigned lengths[] = { 8, 6 };
+	const uint64_t at = 0x7000000, hits = 0x7100000, handler = 0x6f00008;
 	struct insn in;
 
-	stub_inline_build(slot, 0x1122334455667788ull);
+	stub_inline_build(slot, at, hits, handler);
 	expect_lengths(slot, lengths, 2);
-	/* Both operands are RIP-relative and land on the slot's data. */
+	/* Both operands are RIP-relative and land on the two variables. */
 	assert_int_equal(insn_decode(slot, 16, &in), INSN_OK);
 	assert_true(in.rip_relative);
 	int32_t d;
 	memcpy(&d, slot + in.disp_offset, 4);
-	assert_int_equal(8 + d, STUB_SLOT_HITS);
+	assert_true(at + 8 + (uint64_t)(int64_t)d == hits);
 	assert_int_equal(insn_decode(slot + 8, 16, &in), INSN_OK);
 	assert_true(in.rip_relative);
 	memcpy(&d, slot + 8 + in.disp_offset, 4);
-	assert_int_equal(14 + d, STUB_SLOT_HANDLER);
-	uint64_t handler;
-	memcpy(&handler, slot + STUB_SLOT_HANDLER, 8);
-	assert_true(handler == 0x1122334455667788ull);
+	assert_true(at + 14 + (uint64_t)(int64_t)d == handler);
+	assert_true(STUB_SLOT_TRAMP >= 14);
+}
+
+static void test_inline_stub_reach(void **state)
+{
+	(void)state;
+	const uint64_t at = 0x100000000ull;
+	assert_true(stub_reaches(at, at + 0x7fffffffull));
+	assert_false(stub_reaches(at, at + 0x80000000ull));
+	assert_true(stub_reaches(at, at + 16 - 0x80000000ull));
+	assert_false(stub_reaches(at, at + 15 - 0x80000000ull));
+	assert_false(stub_reaches(0, 0xffffffff00000000ull));
 }
 
 static void test_inline_stub_runs(void **state)
 {
 	(void)state;
-	uint8_t *slot = map_low(4096);
+	/* The code, and its two variables a page away, below 2 GiB. */
+	uint8_t *slot = map_low(2 * 4096);
+	uint64_t *data = (uint64_t *)(void *)(slot + 4096);
 	uint64_t (*hooked)(uint64_t, uint64_t);
 
-	memset(slot + STUB_SLOT_HITS, 0xee, 8); /* the builder zeroes it */
-	stub_inline_build(slot, (uint64_t)(uintptr_t)doubled);
+	data[0] = 0;
+	data[1] = (uint64_t)(uintptr_t)doubled;
+	stub_inline_build(slot, (uint64_t)(uintptr_t)slot, (uint64_t)(uintptr_t)&data[0],
+			  (uint64_t)(uintptr_t)&data[1]);
 	hooked = (uint64_t(*)(uint64_t, uint64_t))(void *)slot;
 	for (uint64_t i = 0; i < 10; i++)
 		assert_true(hooked(i, 7) == 2 * i + 7);
-	uint64_t hits;
-	memcpy(&hits, slot + STUB_SLOT_HITS, 8);
-	assert_true(hits == 10);
-	munmap(slot, 4096);
+	assert_true(data[0] == 10);
+	munmap(slot, 2 * 4096);
 }
 
 static void test_lstar_stub_decodes(void **state)
@@ -178,8 +190,11 @@ static void test_abs32_reach(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_inline_stub_decodes), cmocka_unit_test(test_inline_stub_runs),
-		cmocka_unit_test(test_lstar_stub_decodes),  cmocka_unit_test(test_lstar_stub_runs),
+		cmocka_unit_test(test_inline_stub_decodes),
+		cmocka_unit_test(test_inline_stub_reach),
+		cmocka_unit_test(test_inline_stub_runs),
+		cmocka_unit_test(test_lstar_stub_decodes),
+		cmocka_unit_test(test_lstar_stub_runs),
 		cmocka_unit_test(test_abs32_reach),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

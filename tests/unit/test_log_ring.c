@@ -416,8 +416,13 @@ static int check_record(const char *out, size_t n, const struct log_record_info 
 	if (sscanf(out, "#%u ", &num) != 1 || num != info->seq || info->seq < expect_at_least)
 		return __LINE__;
 	if (info->timestamp != num || info->level != (num & 7) ||
-	    info->lost != info->seq - expect_at_least)
+	    info->lost != info->seq - expect_at_least) {
+		print_message("record %u: timestamp %llu level %u lost %llu, expected lost %llu\n",
+			      num, (unsigned long long)info->timestamp, info->level,
+			      (unsigned long long)info->lost,
+			      (unsigned long long)(info->seq - expect_at_least));
 		return __LINE__;
+	}
 	payload(num, p);
 	snprintf(want, sizeof(want), "#%u %s", num, p);
 	if (strcmp(out, want) != 0 || n != strlen(want) + 1)

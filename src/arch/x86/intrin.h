@@ -204,6 +204,11 @@ static inline uint16_t sldt(void)
 	return sel;
 }
 
+static inline void lldt(uint16_t sel)
+{
+	__asm__ volatile("lldt %0" ::"r"(sel) : "memory");
+}
+
 #define DEFINE_SEG_READER(name)                                      \
 	static inline uint16_t read_##name(void)                     \
 	{                                                            \

@@ -17,11 +17,30 @@ struct extable_entry {
 };
 
 /* fault and fixup are assembler operands as strings, e.g. "1b", "%l[fault]". */
+#if defined(MW_PLATFORM_LINUX)
+/* In the Linux module, a fault outside root mode reaches Linux's own
+ * handlers, which search __ex_table in the format of Linux 6.1
+ * (arch/x86/include/asm/asm.h, _ASM_EXTABLE_TYPE): three 32-bit words, the
+ * fault and fixup addresses each relative to its own word, then the fixup
+ * type. Type 1 is EX_TYPE_DEFAULT (asm/extable_fixup_types.h): resume at
+ * the fixup, nothing else. The Linux platform checks both facts against
+ * the headers it is built with. */
+#define MW_LINUX_EX_TYPE_DEFAULT 1 /* the third word below */
+#define MW_LINUX_EXTABLE_ENTRY_SIZE 12
+#define EXTABLE_ENTRY(fault, fixup)          \
+	".pushsection __ex_table, \"a\"\n\t" \
+	".balign 4\n\t"                      \
+	".long (" fault ") - .\n\t"          \
+	".long (" fixup ") - .\n\t"          \
+	".long 1\n\t"                        \
+	".popsection\n\t"
+#else
 #define EXTABLE_ENTRY(fault, fixup)        \
 	".pushsection .extable, \"a\"\n\t" \
 	".balign 8\n\t"                    \
 	".quad " fault ", " fixup "\n\t"   \
 	".popsection\n\t"
+#endif
 
 /* Looks a faulting RIP up in a table of n entries; 0 when absent. */
 static inline uint64_t extable_find(const struct extable_entry *table, size_t n, uint64_t rip)

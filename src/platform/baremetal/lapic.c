@@ -12,6 +12,11 @@
 #define REG_SVR 0x0f0
 #define REG_ICR_LOW 0x300
 #define REG_ICR_HIGH 0x310
+#define REG_LVT_TIMER 0x320
+#define REG_TIMER_INITIAL 0x380
+#define REG_TIMER_DIVIDE 0x3e0
+#define LVT_MASKED (1u << 16)
+#define TIMER_DIVIDE_BY_1 0xb
 #define SVR_ENABLE (1u << 8)
 #define ICR_DELIVERY_PENDING (1u << 12)
 #define ICR_LEVEL_ASSERT (1u << 14)
@@ -84,6 +89,20 @@ static void send_icr(uint32_t apic_id, uint32_t low)
 	*mmio(REG_ICR_LOW) = low;
 	while (*mmio(REG_ICR_LOW) & ICR_DELIVERY_PENDING)
 		cpu_pause();
+}
+
+/* One-shot mode is LVT timer bits 18:17 = 00 (SDM 3A 11.5.4). */
+void lapic_timer_oneshot(uint32_t count, uint8_t vector)
+{
+	lapic_write(REG_TIMER_DIVIDE, TIMER_DIVIDE_BY_1);
+	lapic_write(REG_LVT_TIMER, vector);
+	lapic_write(REG_TIMER_INITIAL, count);
+}
+
+void lapic_timer_stop(void)
+{
+	lapic_write(REG_TIMER_INITIAL, 0);
+	lapic_write(REG_LVT_TIMER, LVT_MASKED);
 }
 
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector)

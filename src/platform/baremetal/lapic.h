@@ -10,6 +10,9 @@ void lapic_init_cpu(void);
 uint32_t lapic_id(void);
 void lapic_eoi(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+/* The calling CPU's timer raises vector once, after count bus clocks. */
+void lapic_timer_oneshot(uint32_t count, uint8_t vector);
+void lapic_timer_stop(void);
 void lapic_send_nmi(uint32_t apic_id);
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t page);

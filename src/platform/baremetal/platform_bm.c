@@ -123,7 +123,7 @@ static void flush_tlb(void *arg)
 /* Identity-mapped low memory: within 2 GiB of the kernel's text. Every CPU
  * drops its cached translations of the pages (they may have been cached as
  * non-executable data). */
-void *platform_alloc_code(size_t pages)
+void *platform_alloc_code(size_t pages, void **write)
 {
 	void *p = bm_alloc_pages_below(pages, 1ull << 31);
 	if (p && !paging_set_exec((uint64_t)(uintptr_t)p, pages * PAGE_SIZE, true)) {
@@ -132,11 +132,13 @@ void *platform_alloc_code(size_t pages)
 	}
 	if (p)
 		smp_on_each_cpu(flush_tlb, NULL);
+	*write = p; /* writable as well as executable here */
 	return p;
 }
 
-void platform_free_code(void *va, size_t pages)
+void platform_free_code(void *va, void *write, size_t pages)
 {
+	(void)write;
 	paging_set_exec((uint64_t)(uintptr_t)va, pages * PAGE_SIZE, false);
 	smp_on_each_cpu(flush_tlb, NULL);
 	bm_free_pages(va, pages);
@@ -220,6 +222,13 @@ unsigned platform_cpu_index(void)
 unsigned platform_cpu_count(void)
 {
 	return bm_cpu_count;
+}
+
+void platform_cpu_left_vmx(void)
+{
+	/* Nothing to restore: the bare-metal TSS is 0x68 bytes with no I/O
+	 * bitmap, there is no LDT, and CR4.PCIDE is never set (a CR3 load
+	 * flushes every non-global translation). */
 }
 
 size_t platform_memory_map(struct platform_mem_range *out, size_t max)

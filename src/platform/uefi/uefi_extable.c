@@ -20,7 +20,9 @@ static bool installed[2];
 
 static VOID EFIAPI on_fault(EFI_EXCEPTION_TYPE type, EFI_SYSTEM_CONTEXT ctx)
 {
-	uint64_t fixup = extable_find(__extable_start, (size_t)(__extable_end - __extable_start),
+	uint64_t fixup = extable_find(__extable_start,
+				      ((uintptr_t)__extable_end - (uintptr_t)__extable_start) /
+					      sizeof(__extable_start[0]),
 				      ctx.SystemContextX64->Rip);
 	if (fixup) {
 		ctx.SystemContextX64->Rip = fixup;

@@ -119,3 +119,11 @@ void uefi_leave_marrow_tables(const struct uefi_cpu_tables *saved)
 		__asm__ volatile("ltr %0" ::"r"(saved->tr));
 	}
 }
+
+/* Nothing to give back: a VM exit leaves TR's limit at 0x67 (SDM 3C
+ * 28.5.2), which is the limit of marrow's own TSS that TR holds here
+ * (TSS_SIZE - 1, no I/O bitmap), and neither OVMF nor marrow sets
+ * CR4.PCIDE, so root mode's translations are not kept under a PCID. */
+void platform_cpu_left_vmx(void)
+{
+}

@@ -103,16 +103,21 @@ size_t platform_memory_map(struct platform_mem_range *out, size_t max)
 }
 
 /* Not provided: inline hooks need code within 2 GiB of a kernel that has
- * not been loaded yet. Inline and LSTAR hooks report "unsupported". */
-void *platform_alloc_code(size_t pages)
+ * not been loaded yet, and the OS remaps runtime memory where it likes
+ * (SetVirtualAddressMap), so no address given here would still be the
+ * code's after ExitBootServices. Inline and LSTAR hooks report
+ * "unsupported"; there is no write alias either. */
+void *platform_alloc_code(size_t pages, void **write)
 {
 	(void)pages;
+	*write = NULL;
 	return NULL;
 }
 
-void platform_free_code(void *va, size_t pages)
+void platform_free_code(void *code, void *write, size_t pages)
 {
-	(void)va;
+	(void)code;
+	(void)write;
 	(void)pages;
 }
 

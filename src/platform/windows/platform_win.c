@@ -3,6 +3,8 @@
  * called from root mode (the core never does). */
 #include "platform/platform.h"
 
+#include "arch/x86/cpu_bits.h"
+#include "arch/x86/intrin.h"
 #include "core/marrow.h"
 #include "core/mw_string.h"
 #include "win_fanout.h"
@@ -68,16 +70,29 @@ void platform_free_pages(void *va, size_t count)
  * watches kernel code). Inline hooks and the LSTAR hook report
  * "unsupported" here; MSR hooks, page substitution and exception hooks
  * need no generated code. */
-void *platform_alloc_code(size_t pages)
+void *platform_alloc_code(size_t pages, void **write)
 {
 	(void)pages;
+	*write = NULL;
 	return NULL;
 }
 
-void platform_free_code(void *va, size_t pages)
+void platform_free_code(void *code, void *write, size_t pages)
 {
-	(void)va;
+	(void)code;
+	(void)write;
 	(void)pages;
+}
+
+/* A VM exit leaves TR's limit at 0x67 (SDM 3C 28.5.2), which is what an
+ * x64 Windows TSS has anyway (no I/O permission bitmap). Root mode's own
+ * translations stay cached under the PCID its CR3 named: toggling CR4.PGE
+ * drops every PCID's entries, global ones included (SDM 3A 4.10.4.1). */
+void platform_cpu_left_vmx(void)
+{
+	uint64_t cr4 = read_cr4();
+	write_cr4(cr4 ^ CR4_PGE);
+	write_cr4(cr4);
 }
 
 /* KeIpiGenericCall does not show the interrupted context. */
