@@ -6,6 +6,9 @@ BUILD ?= build
 MODEL ?= tigerlake
 CPUS ?= 2
 GUEST_TESTS ?=
+GUEST ?=
+GUEST_ARGS ?=
+GUEST_MODULES ?=
 MEMORY ?= 128
 TIMEOUT ?= 120
 
@@ -24,6 +27,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector \
 KERNEL_ASFLAGS := -I. -Isrc -Iinclude -Isrc/platform/baremetal -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack \
 	-T src/platform/baremetal/linker.ld
+KERNEL_LOAD_ADDR := 0x1000000
 
 CORE_SRCS := $(wildcard src/core/*.c src/arch/x86/*.c src/vmx/*.c src/vmx/*.S src/ept/*.c src/hook/*.c)
 BM_SRCS := $(wildcard src/platform/baremetal/*.c src/platform/baremetal/*.S) \
@@ -101,8 +105,8 @@ UEFI_EFI := $(BUILD)/uefi/marrow.efi $(BUILD)/uefi/marrowldr.efi $(BUILD)/uefi/m
 	$(BUILD)/uefi/madt.efi
 
 
-.PHONY: fuzz-guest all deps kernel iso run test unit lint format clean windows bench \
-	linux linux-test-prereqs linux-e2e uefi test-uefi
+.PHONY: fuzz-guest all deps kernel guests iso run test unit lint format clean windows bench \
+	linux linux-test-prereqs linux-e2e linux-guest uefi test-uefi
 
 # The Linux module and its tools (docs/linux.md). marrow.ko is built by
 # Kbuild against Debian's linux-headers-amd64 (scripts/linux-build.sh);
@@ -143,8 +147,55 @@ $(BUILD)/kernel/%.S.o: %.S
 
 $(KERNEL): $(KERNEL_OBJS) src/platform/baremetal/linker.ld
 	@echo "  LD      $@"
-	@$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+	@$(LD) $(KERNEL_LDFLAGS) --defsym=kernel_load_addr=$(KERNEL_LOAD_ADDR) -o $@ $(KERNEL_OBJS)
 	@grub-file --is-x86-multiboot2 $@ || { echo "$@ is not a multiboot2 kernel" >&2; rm -f $@; exit 1; }
+
+# The same kernel built to run as marrow's boot-time guest (docs/boot.md):
+# linked at GUEST_KERNEL_LOAD_ADDR, once with the multiboot2 header and once
+# with a multiboot header whose address fields GRUB and marrow load it by.
+GUEST_LOAD_ADDR := 0x2000000
+GUEST_MB1 := $(BUILD)/guest-mb1.elf
+GUEST_MB2 := $(BUILD)/guest-mb2.elf
+GUEST_KERNEL_OBJS := $(filter-out $(BUILD)/kernel/src/platform/baremetal/boot.S.o,$(KERNEL_OBJS))
+
+$(BUILD)/kernel/boot-mb1.S.o: src/platform/baremetal/boot.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (multiboot)"
+	@$(CC) $(KERNEL_ASFLAGS) -DBOOT_MULTIBOOT1 -c $< -o $@
+
+$(GUEST_MB2): $(KERNEL_OBJS) src/platform/baremetal/linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(KERNEL_LDFLAGS) --defsym=kernel_load_addr=$(GUEST_LOAD_ADDR) -o $@ $(KERNEL_OBJS)
+	@grub-file --is-x86-multiboot2 $@ || { echo "$@ is not a multiboot2 kernel" >&2; rm -f $@; exit 1; }
+
+$(GUEST_MB1): $(GUEST_KERNEL_OBJS) $(BUILD)/kernel/boot-mb1.S.o src/platform/baremetal/linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(KERNEL_LDFLAGS) --defsym=kernel_load_addr=$(GUEST_LOAD_ADDR) -o $@ \
+		$(GUEST_KERNEL_OBJS) $(BUILD)/kernel/boot-mb1.S.o
+	@grub-file --is-x86-multiboot $@ || { echo "$@ is not a multiboot kernel" >&2; rm -f $@; exit 1; }
+	@! grub-file --is-x86-multiboot2 $@ || { echo "$@ has a multiboot2 header" >&2; rm -f $@; exit 1; }
+
+guests: deps $(GUEST_MB1) $(GUEST_MB2)
+
+# Debian's own Linux kernel as marrow's boot-time guest (docs/boot.md): the
+# same image as the Linux layer's (scripts/linux-image.sh, fetched once into
+# $(LINUX_BUILD)/image) and a busybox initramfs (scripts/linux-initramfs.sh)
+# whose /init runs the checks.
+BOOT_LINUX_INITRAMFS := $(LINUX_BUILD)/boot-initramfs.cpio.gz
+BOOT_LINUX_PROBE := $(LINUX_BUILD)/cpuid-probe
+
+$(BOOT_LINUX_PROBE): tests/e2e/linux_boot/cpuid_probe.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (static, for Linux)"
+	@$(CC) -static -nostdlib -O2 $(WARN) -fno-pie -no-pie -fno-stack-protector \
+		-mgeneral-regs-only -mno-red-zone -o $@ $<
+
+$(BOOT_LINUX_INITRAMFS): tests/e2e/linux_boot/init $(BOOT_LINUX_PROBE) scripts/linux-initramfs.sh
+	@echo "  CPIO    $@"
+	@bash scripts/linux-initramfs.sh tests/e2e/linux_boot/init $@ $(BOOT_LINUX_PROBE)
+
+linux-guest: deps $(BOOT_LINUX_INITRAMFS)
+	@bash scripts/linux-image.sh $(BUILD)
 
 windows: deps $(WIN_SYS) $(WIN_CTL) $(WIN_FIXTURES)
 
@@ -225,10 +276,16 @@ $(BUILD)/uefi/marrowldr.efi: $(BUILD)/uefi/marrow.so
 $(BUILD)/uefi/marrowtest.efi: $(BUILD)/uefi/marrowtest.so
 	@objcopy $(UEFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
 
+# GUEST=FILE: marrow starts first and boots FILE (a multiboot or multiboot2
+# kernel, or a Linux bzImage) as its guest, with GUEST_ARGS as its command
+# line and GUEST_MODULES as its modules (a Linux initrd). Bochs then ignores
+# MSRs it lacks, as a full OS needs (docs/boot.md).
 run: deps kernel
-	@bash scripts/mkiso.sh $(KERNEL) "$(GUEST_TESTS)" $(BUILD)/run.iso >/dev/null
+	@MARROW_GUEST="$(GUEST)" MARROW_GUEST_ARGS="$(GUEST_ARGS)" MARROW_GUEST_MODULES="$(GUEST_MODULES)" \
+		bash scripts/mkiso.sh $(KERNEL) "$(GUEST_TESTS)" $(BUILD)/run.iso >/dev/null
 	@$(PYTHON) tests/e2e/run.py --iso $(BUILD)/run.iso --model $(MODEL) --cpus $(CPUS) \
-		--memory $(MEMORY) --timeout $(TIMEOUT) --workdir $(BUILD)/run
+		--memory $(MEMORY) --timeout $(TIMEOUT) --workdir $(BUILD)/run \
+		$(if $(GUEST),--ignore-bad-msrs)
 
 $(BUILD)/unit/lib/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -273,8 +330,9 @@ linux-e2e: deps linux-test-prereqs
 
 # Everything: unit tests, the guest suites on the model x CPU-count matrix,
 # the runners' own end-to-end checks, the Windows build's checks, UEFI in
-# Bochs with OVMF, Linux end to end. One closing line: N passed, N failed.
-test: deps kernel windows uefi $(UNIT_BINS) $(if $(MARROW_SKIP_LINUX),,linux-test-prereqs)
+# Bochs with OVMF, Linux end to end (marrow.ko, and Linux as marrow's
+# boot-time guest). One closing line: N passed, N failed.
+test: deps kernel guests windows uefi $(UNIT_BINS) $(if $(MARROW_SKIP_LINUX),,linux-test-prereqs linux-guest)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
 		--uefi $(BUILD) --guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" \
 		$(if $(MARROW_SKIP_LINUX),,--linux $(LINUX_BUILD)) $(UNIT_BINS)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # linux-iso.sh BUILD INIT OUT.iso [FILE...]: a GRUB ISO that boots Debian's
-# kernel (scripts/linux-image.sh) with an initramfs of busybox-static,
-# BUILD/linux/marrow.ko, the FILEs given (into /bin) and INIT as /init.
+# kernel (scripts/linux-image.sh) with an initramfs (scripts/linux-initramfs.sh)
+# of busybox-static, BUILD/linux/marrow.ko, the FILEs given (into /bin) and
+# INIT as /init.
 # The kernel's console is COM1 (ttyS0); arguments for /init come from
 # MARROW_LINUX_CMDLINE.
 set -euo pipefail
@@ -14,21 +15,8 @@ vmlinuz=$build/linux/image/vmlinuz
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-root=$tmp/root
-mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root} "$tmp/iso/boot/grub"
-cp /bin/busybox "$root/bin/busybox"
-for applet in $(/bin/busybox --list); do
-	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
-done
-cp "$build/linux/marrow.ko" "$root/marrow.ko"
-for f in "$@"; do
-	cp "$f" "$root/bin/"
-done
-cp "$init" "$root/init"
-chmod 755 "$root/init"
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 >"$tmp/iso/boot/initrd.gz"
+mkdir -p "$tmp/iso/boot/grub"
+bash scripts/linux-initramfs.sh "$init" "$tmp/iso/boot/initrd.gz" "$build/linux/marrow.ko" "$@"
 cp "$vmlinuz" "$tmp/iso/boot/vmlinuz"
 
 # panic=-1 reboot=t: a panic ends the run at once (a triple fault, which

@@ -2,6 +2,7 @@
 
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
+#include "core/boot_guest.h"
 #include "core/guest_walk.h"
 #include "core/host_pt.h"
 #include "core/ipi.h"
@@ -54,6 +55,14 @@ static enum mw_hc_status copy_to_guest(uint64_t gva, const void *src, size_t len
 {
 	struct guest_paging gp = guest_paging_now();
 	return guest_copy_to(&gp, gva, src, len, gpa_read, gpa_write, NULL) == WALK_OK
+		       ? MW_HC_OK
+		       : MW_HC_ERR_BAD_POINTER;
+}
+
+enum mw_hc_status hc_copy_from_guest(uint64_t gva, void *dst, size_t len)
+{
+	struct guest_paging gp = guest_paging_now();
+	return guest_copy_from(&gp, gva, dst, len, gpa_read, NULL) == WALK_OK
 		       ? MW_HC_OK
 		       : MW_HC_ERR_BAD_POINTER;
 }
@@ -243,6 +252,8 @@ static enum exit_action call(struct exit_ctx *c, uint64_t fn, uint64_t a1, uint6
 	case MW_HC_DEVIRTUALIZE_CPU:
 		r->rax = MW_HC_OK;
 		return EXIT_ADVANCE_AND_LEAVE;
+	case MW_HC_BOOT_HANDOFF:
+		return boot_handoff(c, a1, a2);
 	default:
 		s = MW_HC_ERR_UNKNOWN_FUNCTION;
 		break;
@@ -256,7 +267,13 @@ enum exit_action hypercall_dispatch(struct exit_ctx *c)
 	struct guest_regs *r = c->regs;
 
 	/* Only the kernel, and only with the key; anything else is what
-	 * VMCALL does outside VMX non-root operation: #UD (SDM 2B VMCALL). */
+	 * VMCALL does outside VMX non-root operation: #UD (SDM 2B VMCALL).
+	 * Once a boot-time guest runs (boot_guest.h), nothing at all. */
+	if (__atomic_load_n(&mw.sealed, __ATOMIC_ACQUIRE)) {
+		c->v->stats.hypercalls_refused++;
+		inject_ud(c);
+		return EXIT_RESUME;
+	}
 	if (guest_cpl() != 0 || r->rcx != mw.cfg.hypercall_key) {
 		c->v->stats.hypercalls_refused++;
 		root_log(c->v, MW_LOG_WARN, "refused VMCALL at %llx (CPL %u%s)",

@@ -3,6 +3,8 @@
 
 #include "arch/x86/intrin.h"
 #include "arch/x86/msr.h"
+#include "core/boot_apic.h"
+#include "core/boot_guest.h"
 #include "core/fault.h"
 #include "core/fmt.h"
 #include "core/host_pt.h"
@@ -14,7 +16,6 @@
 #include "hook/hooks.h"
 #include "marrow/hypercall.h"
 #include "platform/platform.h"
-#include "vmx/apic_ipi.h"
 #include "vmx/host_idt.h"
 
 struct marrow mw;
@@ -197,8 +198,9 @@ static enum mw_status build_ept(struct vcpu *v)
 	if (!v->ept)
 		return MW_ERR_NO_MEMORY;
 	enum mw_status s = ept_build(v->ept, &p, &ept_pages);
-	if (s == MW_OK && mw.cfg.emulate_init_sipi)
-		s = apic_ipi_protect(v->ept, mw.apic_base);
+	/* Guest writes to the local APIC exit, to be emulated (boot_apic.h). */
+	if (s == MW_OK && mw.cfg.emulate_init)
+		s = ept_set_rights(v->ept, boot_apic_page(), 4096, EPT_READ | EPT_EXEC);
 	if (s != MW_OK) {
 		platform_free_pages(v->ept, EPT_STRUCT_PAGES);
 		v->ept = NULL;
@@ -324,6 +326,8 @@ static enum mw_status allocate_all(struct mw_error *err)
 		return err->status;
 	}
 	msr_bitmap_build(mw.msr_bitmap);
+	if (mw.cfg.emulate_init)
+		boot_apic_msr_intercepts(mw.msr_bitmap);
 	/* In xAPIC mode root mode reaches the ICR through this mapping (NMIs
 	 * for MW_HC_DEVIRTUALIZE_ALL); x2APIC mode needs none. */
 	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC)) {
@@ -335,10 +339,14 @@ static enum mw_status allocate_all(struct mw_error *err)
 		}
 	}
 	mw.msr_bitmap_pa = platform_virt_to_phys(mw.msr_bitmap);
-	mw.apic_base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
-	if (mw.cfg.emulate_init_sipi && (!mw.lapic_mmio || !mw.ctl.unrestricted_guest)) {
+	/* After an emulated INIT the guest waits for its SIPI and starts in
+	 * real mode: the wait-for-SIPI activity state (IA32_VMX_MISC bit 8,
+	 * SDM 3C A.6) and unrestricted guest. */
+	if (mw.cfg.emulate_init &&
+	    (!mw.ctl.unrestricted_guest || !(mw.caps.misc & VMX_MISC_ACTIVITY_WAIT_SIPI))) {
 		mw_error_set(err, MW_ERR_UNSUPPORTED, -1, MW_STEP_ALLOC,
-			     "emulated INIT/SIPI needs the xAPIC and unrestricted guest");
+			     "emulated INIT needs unrestricted guest and the wait-for-SIPI "
+			     "activity state");
 		return err->status;
 	}
 	for (unsigned i = 0; i < mw.cpu_count; i++) {

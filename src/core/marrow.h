@@ -12,6 +12,8 @@
 
 #define MW_MAX_CPUS 64
 
+struct mw_boot_config;
+
 struct mw_config {
 	/* VMCALLs are honoured only with this key in RCX (and at CPL 0). */
 	uint64_t hypercall_key;
@@ -41,15 +43,19 @@ struct mw_config {
 	 * own tables do not outlive it gives one it owns (UEFI: the firmware's
 	 * tables are boot-services memory the OS reuses). */
 	uint64_t host_pt_source;
-	/* INIT and SIPI the guest sends to CPUs marrow runs on are emulated
-	 * instead of sent (vmx/apic_ipi.h): the guest's xAPIC writes go
-	 * through root mode. For an OS that starts its APs under marrow. */
-	bool emulate_init_sipi;
+	/* The INIT IPIs the guest sends are emulated, never delivered
+	 * (core/boot_apic.h): its local APIC page is read-only in EPT and its
+	 * x2APIC ICR writes exit. For a guest that starts its APs under
+	 * marrow (a boot-time guest, an OS booted after UEFI marrow.efi). */
+	bool emulate_init;
 	/* Root-mode fatal diagnostics also go to this 16550 port (0: off). */
 	uint16_t debug_port;
 	/* Called in root mode after a fatal diagnostic (root-safe; may not
 	 * return). NULL: the CPU halts. */
 	void (*root_fatal_hook)(void);
+	/* Set when marrow starts first and boots the next kernel as its
+	 * guest (core/boot_guest.h); NULL when it takes over a running OS. */
+	const struct mw_boot_config *boot;
 };
 
 #define MW_EPT_POOL_PAGES_DEFAULT 16
@@ -71,13 +77,16 @@ struct marrow {
 	uint64_t ept_limit;	  /* guest-physical addresses below are mapped */
 	size_t ept_shared_pages;  /* tables above 512 GiB, shared by all CPUs */
 
-	void *lapic_mmio;   /* xAPIC registers, for root-mode NMIs */
-	uint64_t apic_base; /* IA32_APIC_BASE at load */
+	void *lapic_mmio; /* xAPIC registers, for root-mode NMIs */
 	/* Vectors intercepted for exception hooks (hook/exception_hook.c). */
 	volatile uint32_t exception_hooks;
 	/* The monitor trap flag causes VM exits (checked at load on every
 	 * CPU: Bochs 2.7 offers it but never exits). */
 	bool mtf_works;
+	/* Boot-time guest (core/boot_guest.h): APs parked so far, and set
+	 * once the guest kernel runs (no hypercall is served after). */
+	volatile uint32_t boot_parked;
+	volatile bool sealed;
 	volatile bool active;
 	volatile bool leave_all; /* MW_HC_DEVIRTUALIZE_ALL in progress */
 };

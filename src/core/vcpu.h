@@ -82,10 +82,20 @@ struct vcpu {
 	volatile bool leave_requested;	 /* devirtualize at the next exit */
 	struct vcpu_step step;
 	uint8_t mtf_probe; /* enum mtf_probe: MW_HC_PROBE_MTF in progress */
-	/* Emulated INIT/SIPI (vmx/apic_ipi.c): a request another CPU left for
-	 * this one, and whether an INIT came since the last SIPI. */
-	volatile uint32_t ipi_request;
-	volatile bool init_seen;
+	/* Boot-time guest (core/boot_guest.h): this CPU's guest has been
+	 * handed its new start; it waits for a SIPI (as after INIT). */
+	bool handed_off;
+	volatile bool waiting_sipi;
+	/* Started by a SIPI under Bochs 2.7, which leaves SMIs blocked
+	 * (exit_init_sipi.c): every exit clears that bit again. */
+	bool scrub_smi_blocking;
+	/* An INIT another CPU emulated for this one (core/boot_apic.c): set,
+	 * and the NMIs that make this CPU exit counted while in flight. */
+	volatile uint32_t init_pending;
+	volatile uint32_t init_kicks;
+	/* The guest's writes to registers marrow must know the value of:
+	 * logical destination and format (INIT targets), ICR high dword. */
+	uint32_t apic_ldr, apic_dfr, apic_icr_high;
 
 	struct log_ring log; /* over log_buffer, LOG_RING_PAGES pages */
 	void *log_buffer;

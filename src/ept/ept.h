@@ -132,6 +132,13 @@ bool ept_merge(struct ept *e, uint64_t gpa, unsigned level);
  * memory type unchanged; splits as needed. */
 enum mw_status ept_set_page(struct ept *e, uint64_t gpa, uint64_t frame, uint64_t rights);
 
+/* Every 4 KiB page of [base, base+len) (page-aligned, inside the map) now
+ * has `rights` (0: not present, an access is an EPT violation), frames and
+ * memory types unchanged, in the largest leaves the range allows: only the
+ * leaves that straddle its ends are split, from the pool. MW_ERR_NO_MEMORY
+ * when the pool runs dry, and then no right has changed. */
+enum mw_status ept_set_rights(struct ept *e, uint64_t base, uint64_t len, uint64_t rights);
+
 /* Pages the tree uses and owns (tables, not the pool, not shared ones). */
 size_t ept_table_pages(const struct ept *e);
 

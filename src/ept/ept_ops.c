@@ -145,10 +145,10 @@ enum mw_status ept_split(struct ept *e, uint64_t gpa, unsigned level)
 	uint64_t *ent = entry_mut(e, gpa, level, &s);
 	if (!ent)
 		return s;
-	if (!present(*ent))
-		return MW_ERR_BAD_CONFIG;
+	/* A large leaf splits even without rights (a range made
+	 * inaccessible); anything else without rights is a hole. */
 	if (!is_leaf(*ent, level))
-		return MW_OK; /* already a table */
+		return present(*ent) ? MW_OK /* already a table */ : MW_ERR_BAD_CONFIG;
 	struct ept_page *child = pool_take(e);
 	if (!child)
 		return MW_ERR_NO_MEMORY;
@@ -228,4 +228,71 @@ enum mw_status ept_set_page(struct ept *e, uint64_t gpa, uint64_t frame, uint64_
 	__atomic_store_n(pte, (frame & EPT_ADDR_MASK) | keep | (rights & EPT_RWX),
 			 __ATOMIC_RELEASE);
 	return MW_OK;
+}
+
+/* The leaf that maps gpa, in a table this tree owns (shared tables are
+ * copied on the way), and its level: a 4 KiB entry or a large one, with
+ * rights or without (a range made inaccessible is still mapped by its
+ * leaves). NULL beyond the map, or when a copy finds the pool empty
+ * (*status says which). */
+static uint64_t *leaf_mut(struct ept *e, uint64_t gpa, unsigned *level, enum mw_status *status)
+{
+	uint64_t *table = own_va(e, e->pml4_pa);
+
+	*status = MW_ERR_BAD_CONFIG;
+	if (gpa >= e->limit)
+		return NULL;
+	for (unsigned l = EPT_LEVELS; table; l--) {
+		uint64_t *ent = &table[index_at(gpa, l)];
+		if (l == 1 || (l < EPT_LEVELS && (*ent & EPT_LARGE))) {
+			*level = l;
+			*status = MW_OK;
+			return ent;
+		}
+		if (!present(*ent))
+			return NULL;
+		table = own_child(e, ent, l - 1);
+		if (!table)
+			*status = MW_ERR_NO_MEMORY;
+	}
+	return NULL;
+}
+
+/* One pass over the range: splitting every leaf that straddles one of its
+ * ends (split), or giving every leaf inside the rights (!split). */
+static enum mw_status rights_pass(struct ept *e, uint64_t base, uint64_t end, uint64_t rights,
+				  bool split)
+{
+	for (uint64_t gpa = base; gpa < end;) {
+		unsigned level;
+		enum mw_status s;
+		uint64_t *leaf = leaf_mut(e, gpa, &level, &s);
+		if (!leaf)
+			return s;
+		uint64_t size = ept_level_size(level);
+		if ((gpa & (size - 1)) || end - gpa < size) {
+			/* Only the first pass meets such leaves. */
+			s = split ? ept_split(e, gpa, level) : MW_ERR_BAD_CONFIG;
+			if (s != MW_OK)
+				return s;
+			continue;
+		}
+		if (!split)
+			__atomic_store_n(leaf, (*leaf & ~EPT_RWX) | (rights & EPT_RWX),
+					 __ATOMIC_RELEASE);
+		gpa += size;
+	}
+	return MW_OK;
+}
+
+enum mw_status ept_set_rights(struct ept *e, uint64_t base, uint64_t len, uint64_t rights)
+{
+	uint64_t end = base + len;
+
+	if ((base | len) & 0xfff || end < base || end > e->limit)
+		return MW_ERR_BAD_CONFIG;
+	/* Every split first: a split keeps every translation as it was, so
+	 * a pool that runs dry half way changes nothing the guest sees. */
+	enum mw_status s = rights_pass(e, base, end, rights, true);
+	return s == MW_OK ? rights_pass(e, base, end, rights, false) : s;
 }

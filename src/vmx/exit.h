@@ -30,6 +30,13 @@ enum exit_action {
 
 typedef enum exit_action (*exit_handler_fn)(struct exit_ctx *c);
 
+/* The instruction at the guest's RIP, length bytes long, is done: RIP
+ * moves past it, an STI/MOV SS shadow ends, the guest's own RFLAGS.TF
+ * single-step trap is raised (exit_dispatch.c). Handlers that return
+ * EXIT_ADVANCE get this with the exit's instruction length; emulation of an
+ * instruction whose exit reports none (an EPT violation) calls it. */
+void exit_skip_instruction(uint64_t length);
+
 /* GPR n in x86 numbering (0 RAX ... 4 RSP ... 15 R15). */
 uint64_t gpr_read(const struct exit_ctx *c, unsigned n);
 void gpr_write(struct exit_ctx *c, unsigned n, uint64_t value);
@@ -38,6 +45,10 @@ static inline void gpr_write32(struct exit_ctx *c, unsigned n, uint32_t value)
 {
 	gpr_write(c, n, value);
 }
+
+/* CR0 and CR4 as the guest reads them. */
+uint64_t guest_cr0(void);
+uint64_t guest_cr4(void);
 
 /* The guest's current privilege level: SS.DPL (SDM 3C 25.4.1). */
 unsigned guest_cpl(void);
@@ -71,10 +82,6 @@ enum exit_action handle_external_interrupt(struct exit_ctx *c);
 enum exit_action handle_triple_fault(struct exit_ctx *c);
 enum exit_action handle_init(struct exit_ctx *c);
 enum exit_action handle_sipi(struct exit_ctx *c);
-/* The state INIT gives (SDM 3A table 10-1), and the start a SIPI gives
- * (10.4.4), for the INIT/SIPI exits and their emulation (apic_ipi.c). */
-void init_sipi_reset(struct exit_ctx *c);
-void init_sipi_start(struct exit_ctx *c, unsigned vector);
 enum exit_action handle_interrupt_window(struct exit_ctx *c);
 enum exit_action handle_nmi_window(struct exit_ctx *c);
 enum exit_action handle_task_switch(struct exit_ctx *c);

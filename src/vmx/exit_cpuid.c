@@ -7,7 +7,6 @@
 #include "core/mw_string.h"
 #include "exit.h"
 #include "marrow/hypercall.h"
-#include "vmcs_setup.h"
 
 #define LEAF_HYPERVISOR_BASE 0x40000000u
 #define LEAF_HYPERVISOR_INFO 0x40000001u
@@ -33,26 +32,24 @@ static bool identify(uint32_t leaf, struct cpuid_regs *r)
 	return false;
 }
 
-/* CR4 as the guest set it: its own bits, and the shadow of those marrow
- * owns. */
-static uint64_t guest_cr4(void)
-{
-	uint64_t owned = vmx_cr4_mask();
-	return (vmcs_read(VMCS_GUEST_CR4) & ~owned) | (vmcs_read(VMCS_CR4_READ_SHADOW) & owned);
-}
+/* CPUID reports some of the OS's own enables, read from CR4: OSXSAVE
+ * (leaf 1 ECX[27]) and OSPKE (leaf 7 subleaf 0 ECX[4]) (SDM 2A CPUID).
+ * Executed in root mode, it reports root mode's CR4: the guest's goes in
+ * instead (a boot-time guest's CR4 is its own from its first instruction). */
 
-/* CPUID.1:ECX.OSXSAVE and CPUID.(7,0):ECX.OSPKE mirror CR4.OSXSAVE and
- * CR4.PKE (SDM 2A CPUID); executed in root mode they show root mode's CR4,
- * so they are set from the guest's. */
-static void mirror_guest_cr4(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+static void os_enables(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 {
 	uint64_t cr4 = guest_cr4();
 
-	if (leaf == 1)
-		r->ecx = (r->ecx & ~CPUID_1_ECX_OSXSAVE) |
-			 ((cr4 & CR4_OSXSAVE) ? CPUID_1_ECX_OSXSAVE : 0);
-	if (leaf == 7 && subleaf == 0)
-		r->ecx = (r->ecx & ~CPUID_7_ECX_OSPKE) | ((cr4 & CR4_PKE) ? CPUID_7_ECX_OSPKE : 0);
+	if (leaf == 1) {
+		r->ecx &= ~CPUID_1_ECX_OSXSAVE;
+		if ((r->ecx & CPUID_1_ECX_XSAVE) && (cr4 & CR4_OSXSAVE))
+			r->ecx |= CPUID_1_ECX_OSXSAVE;
+	} else if (leaf == 7 && subleaf == 0) {
+		r->ecx &= ~CPUID_7_ECX_OSPKE;
+		if ((r->ecx & CPUID_7_ECX_PKU) && (cr4 & CR4_PKE))
+			r->ecx |= CPUID_7_ECX_OSPKE;
+	}
 }
 
 enum exit_action handle_cpuid(struct exit_ctx *c)
@@ -62,7 +59,7 @@ enum exit_action handle_cpuid(struct exit_ctx *c)
 
 	if (!(mw.cfg.cpuid_identify && identify(leaf, &r))) {
 		r = cpuid_count(leaf, subleaf);
-		mirror_guest_cr4(leaf, subleaf, &r);
+		os_enables(leaf, subleaf, &r);
 		if (leaf == 1) {
 			r.ecx &= ~CPUID_1_ECX_VMX;
 			if (mw.cfg.cpuid_identify)

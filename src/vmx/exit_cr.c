@@ -4,6 +4,7 @@
  * wrote (read shadows) and the faults a CPU without VMX would give. */
 #include "arch/x86/cpu_bits.h"
 #include "arch/x86/intrin.h"
+#include "arch/x86/msr.h"
 #include "core/marrow.h"
 #include "exit.h"
 #include "vmcs_setup.h"
@@ -18,9 +19,35 @@ static bool cr0_write_faults(uint64_t value)
 	       ((value & CR0_NW) && !(value & CR0_CD));
 }
 
+/* Paging switched on or off by an emulated write: with EFER.LME set, that
+ * enters or leaves IA-32e mode, EFER.LMA following CR0.PG (SDM 3A 10.8.5,
+ * 10.8.5.4), and VM entry needs the "IA-32e mode guest" control to match
+ * (SDM 3C 27.3.1.1). Enabling needs CR4.PAE, disabling must not happen in
+ * 64-bit code: #GP otherwise (SDM 2A MOV to CR0). False when it faults. */
+static bool follow_long_mode(uint64_t old_cr0, uint64_t value)
+{
+	uint64_t efer = vmcs_read(VMCS_GUEST_IA32_EFER);
+	uint64_t entry = vmcs_read(VMCS_VM_ENTRY_CONTROLS);
+	bool enable = !(old_cr0 & CR0_PG) && (value & CR0_PG);
+	bool disable = (old_cr0 & CR0_PG) && !(value & CR0_PG);
+
+	if (enable && (efer & EFER_LME)) {
+		if (!(vmcs_read(VMCS_GUEST_CR4) & CR4_PAE))
+			return false;
+		vmcs_write(VMCS_GUEST_IA32_EFER, efer | EFER_LMA);
+		vmcs_write(VMCS_VM_ENTRY_CONTROLS, entry | ENTRY_CTL_IA32E_MODE_GUEST);
+	} else if (disable && (efer & EFER_LMA)) {
+		if (vmcs_read(VMCS_GUEST_CS_AR_BYTES) & (1u << 13)) /* CS.L */
+			return false;
+		vmcs_write(VMCS_GUEST_IA32_EFER, efer & ~EFER_LMA);
+		vmcs_write(VMCS_VM_ENTRY_CONTROLS, entry & ~(uint64_t)ENTRY_CTL_IA32E_MODE_GUEST);
+	}
+	return true;
+}
+
 static enum exit_action emulate_cr0_write(struct exit_ctx *c, uint64_t value)
 {
-	if (cr0_write_faults(value)) {
+	if (cr0_write_faults(value) || !follow_long_mode(vmcs_read(VMCS_GUEST_CR0), value)) {
 		inject_gp0(c);
 		return EXIT_RESUME;
 	}
@@ -104,7 +131,7 @@ enum exit_action handle_cr_access(struct exit_ctx *c)
 {
 	uint64_t q = exit_qualification();
 	unsigned cr = CR_QUAL_NUMBER(q);
-	uint64_t shadow0 = vmcs_read(VMCS_CR0_READ_SHADOW);
+	uint64_t cr0 = guest_cr0();
 
 	if (guest_cpl() != 0) {
 		inject_gp0(c);
@@ -116,12 +143,12 @@ enum exit_action handle_cr_access(struct exit_ctx *c)
 	case CR_ACCESS_MOV_FROM_CR:
 		return mov_from_cr(c, cr, CR_QUAL_GPR(q));
 	case CR_ACCESS_CLTS:
-		return emulate_cr0_write(c, shadow0 & ~CR0_TS);
+		return emulate_cr0_write(c, cr0 & ~CR0_TS);
 	default: {
 		/* LMSW loads CR0 bits 3:0 but cannot clear PE (SDM 2A LMSW):
 		 * bit 0 of the old value stays. */
 		uint64_t src = CR_QUAL_LMSW_DATA(q) & 0xf;
-		return emulate_cr0_write(c, (shadow0 & ~0xeull) | src);
+		return emulate_cr0_write(c, (cr0 & ~0xeull) | src);
 	}
 	}
 }

@@ -1,7 +1,7 @@
 /* The one C entry point of every VM exit: a table indexed by the basic exit
  * reason, with a handler for every reason (SDM 3D appendix C). */
-#include "apic_ipi.h"
 #include "arch/x86/cpu_bits.h"
+#include "core/boot_apic.h"
 #include "core/compiler.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
@@ -80,9 +80,9 @@ static void redeliver_interrupted_event(void)
 /* The instruction the exit emulated is complete: move past it, end any
  * STI/MOV SS interrupt shadow, and raise the single-step trap the guest's
  * own RFLAGS.TF asks for (SDM 3C 28.3.3: pending debug exceptions). */
-static void advance_rip(void)
+void exit_skip_instruction(uint64_t length)
 {
-	uint64_t rip = vmcs_read(VMCS_GUEST_RIP) + vmcs_read(VMCS_VM_EXIT_INSTRUCTION_LEN);
+	uint64_t rip = vmcs_read(VMCS_GUEST_RIP) + length;
 	uint64_t interruptibility = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY_INFO);
 
 	vmcs_write(VMCS_GUEST_RIP, rip);
@@ -160,9 +160,7 @@ MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f)
 		action = (h ? h : handle_unexpected)(&c);
 	}
 	if (action != EXIT_RESUME)
-		advance_rip();
-	if (v->ipi_request)
-		apic_ipi_poll(&c);
+		exit_skip_instruction(vmcs_read(VMCS_VM_EXIT_INSTRUCTION_LEN));
 	sync_ia32e_mode_control();
 	/* A leave asked for now, by MW_HC_DEVIRTUALIZE_ALL (every CPU leaves
 	 * at its next exit) or earlier and deferred. */
@@ -170,6 +168,13 @@ MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f)
 		if (leave_now(&c))
 			return false;
 	}
+	if (v->scrub_smi_blocking)
+		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO,
+			   vmcs_read(VMCS_GUEST_INTERRUPTIBILITY_INFO) &
+				   ~(uint64_t)INTERRUPTIBILITY_SMI);
+	/* An INIT emulated for this CPU (core/boot_apic.h). */
+	if (mw.cfg.emulate_init)
+		boot_apic_apply_init(&c);
 	deliver_pending_nmis(v);
 	return true;
 }

@@ -2,12 +2,13 @@
  * the configuration registers (hooks); one nobody handles, and every
  * misconfiguration, stops with a full diagnostic: the guest-physical and
  * linear addresses, the qualification decoded, the entry at each level. */
+#include "core/boot_apic.h"
+#include "core/boot_hidden.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
 #include "ept/ept.h"
 #include "exit.h"
 #include "hook/split.h"
-#include "vmx/apic_ipi.h"
 
 /* Exit qualification for EPT violations (SDM 3C 28.2.1, table 28-7). */
 #define EPT_QUAL_READ (1u << 0)
@@ -36,7 +37,14 @@ enum exit_action handle_ept_violation(struct exit_ctx *c)
 	uint64_t gpa = vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS);
 	uint64_t q = exit_qualification();
 
-	bool handled = split_on_violation(c->v, gpa, q) || apic_ipi_on_violation(c->v, gpa, q);
+	bool handled = split_on_violation(c->v, gpa, q);
+	/* A write to the local APIC page, when INITs are emulated, or a
+	 * boot-time guest's access to marrow's own memory: emulated, RIP
+	 * already moved (core/boot_apic.h, core/boot_hidden.h). */
+	if (!handled && mw.cfg.emulate_init && boot_apic_violation(c, gpa, q))
+		return EXIT_RESUME;
+	if (!handled && mw.cfg.boot && boot_hidden_violation(c, gpa, q))
+		return EXIT_RESUME;
 	if (!handled && mw.cfg.ept_violation_handler)
 		handled = mw.cfg.ept_violation_handler(c->v, gpa, q);
 	if (handled) {

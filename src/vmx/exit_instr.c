@@ -5,7 +5,6 @@
 #include "arch/x86/msr.h"
 #include "exit.h"
 #include "host_idt.h"
-#include "vmcs_setup.h"
 
 enum exit_action handle_invd(struct exit_ctx *c)
 {
@@ -50,14 +49,9 @@ enum exit_action handle_xsetbv(struct exit_ctx *c)
 	uint32_t index = (uint32_t)c->regs->rcx;
 	uint64_t value = ((c->regs->rdx & 0xffffffffull) << 32) | (c->regs->rax & 0xffffffffull);
 
-	/* #UD without CR4.OSXSAVE (as the guest sees CR4: its own bits from
-	 * GUEST_CR4, the ones marrow owns from the shadow; a guest that boots
-	 * under marrow sets OSXSAVE after launch), #GP for CPL > 0 or a bad
-	 * index or value. */
-	uint64_t owned = vmx_cr4_mask();
-	uint64_t cr4 =
-		(vmcs_read(VMCS_GUEST_CR4) & ~owned) | (vmcs_read(VMCS_CR4_READ_SHADOW) & owned);
-	if (!(cr4 & CR4_OSXSAVE)) {
+	/* #UD without CR4.OSXSAVE (as the guest sees CR4), #GP for CPL > 0 or
+	 * a bad index or value. */
+	if (!(guest_cr4() & CR4_OSXSAVE)) {
 		inject_ud(c);
 		return EXIT_RESUME;
 	}
@@ -96,7 +90,7 @@ static uint64_t guest_tsc(void)
 
 static bool time_stamp_disabled(void)
 {
-	return (vmcs_read(VMCS_CR4_READ_SHADOW) & CR4_TSD) && guest_cpl() != 0;
+	return (guest_cr4() & CR4_TSD) && guest_cpl() != 0;
 }
 
 enum exit_action handle_rdtsc(struct exit_ctx *c)

@@ -4,6 +4,8 @@
  * #GP in the guest, never a fault in marrow (SDM 2B RDMSR: #GP(0) for a
  * reserved or unimplemented MSR). */
 #include "arch/x86/msr.h"
+#include "core/boot_apic.h"
+#include "core/marrow.h"
 #include "core/msr_bitmap.h"
 #include "exit.h"
 #include "hook/msr_hook.h"
@@ -102,6 +104,9 @@ enum exit_action handle_wrmsr(struct exit_ctx *c)
 	uint32_t msr = (uint32_t)c->regs->rcx, field;
 	uint64_t value = ((c->regs->rdx & 0xffffffffull) << 32) | (c->regs->rax & 0xffffffffull);
 
+	enum exit_action boot_action;
+	if (mw.cfg.emulate_init && boot_apic_wrmsr(c, msr, value, &boot_action))
+		return boot_action; /* the x2APIC ICR, IA32_APIC_BASE */
 	/* FEATURE_CONTROL is locked (writes #GP, SDM 3C 24.7); the VMX
 	 * capability MSRs are read-only and, here, absent. */
 	if (msr == MSR_IA32_FEATURE_CONTROL || is_vmx_msr(msr))

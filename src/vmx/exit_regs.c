@@ -20,3 +20,18 @@ unsigned guest_cpl(void)
 {
 	return (unsigned)(vmcs_read(VMCS_GUEST_SS_AR_BYTES) >> 5) & 3;
 }
+
+/* Bits in the guest/host mask read as the shadow says, the rest as the
+ * guest set them (SDM 3C 25.6.6): a bit marrow does not own can change
+ * without an exit, and only GUEST_CRn has it. */
+uint64_t guest_cr0(void)
+{
+	uint64_t m = vmcs_read(VMCS_CR0_GUEST_HOST_MASK);
+	return (vmcs_read(VMCS_GUEST_CR0) & ~m) | (vmcs_read(VMCS_CR0_READ_SHADOW) & m);
+}
+
+uint64_t guest_cr4(void)
+{
+	uint64_t m = vmcs_read(VMCS_CR4_GUEST_HOST_MASK);
+	return (vmcs_read(VMCS_GUEST_CR4) & ~m) | (vmcs_read(VMCS_CR4_READ_SHADOW) & m);
+}

@@ -44,6 +44,9 @@
 #define VMCS_EXIT_INSTRUCTION_LEN 0x440c
 #define EXIT_CPUID 10
 #define CPUID_1_ECX_VMX 0x20
+#define CPUID_1_ECX_OSXSAVE 0x8000000
+#define CR4_OSXSAVE_BIT 18
+#define VMCS_GUEST_CR4 0x6804
 #define RFLAGS_TF 0x100
 #define PENDING_DBG_BS 0x4000
 #define IRET_FRAME_SIZE 40
@@ -125,18 +128,27 @@ vmx_exit_stub:
 	vmread %rdx, %rdx
 	cmp $EXIT_CPUID, %edx
 	jne .Lfull_exit_pop_rdx
-	/* Leaves 1 and 7 carry bits marrow changes (VMX) or that mirror the
-	 * guest's CR4 (OSXSAVE, OSPKE) rather than root mode's: handle_cpuid. */
-	cmp $1, %eax
-	je .Lfull_exit_pop_rdx
+	/* Leaf 7 reports CR4.PKE (OSPKE) by subleaf: the C handler's. */
 	cmp $7, %eax
 	je .Lfull_exit_pop_rdx
 	add $8, %rsp /* the guest's RDX: CPUID overwrites it */
 	incq %gs:VCPU_EXITS_TOTAL
 	incq %gs:VCPU_EXITS_CPUID
+	mov %eax, %gs:VCPU_SCRATCH
 	cpuid
 	push %rsi
 	push %rdi
+	cmpl $1, %gs:VCPU_SCRATCH
+	jne 1f
+	/* Leaf 1: no VMX, and OSXSAVE as the guest's CR4.OSXSAVE (bit 18)
+	 * has it, not root mode's (exit_cpuid.c). */
+	and $~(CPUID_1_ECX_VMX | CPUID_1_ECX_OSXSAVE), %ecx
+	mov $VMCS_GUEST_CR4, %esi
+	vmread %rsi, %rdi
+	bt $CR4_OSXSAVE_BIT, %rdi
+	jnc 1f
+	or $CPUID_1_ECX_OSXSAVE, %ecx
+1:
 	/* RIP past the instruction (its length: prefixes count). */
 	mov $VMCS_GUEST_RIP, %esi
 	vmread %rsi, %rdi
@@ -145,10 +157,13 @@ vmx_exit_stub:
 	add %rsi, %rdi
 	mov $VMCS_GUEST_RIP, %esi
 	vmwrite %rdi, %rsi
-	/* The instruction is done: an STI or MOV SS shadow ends with it. */
+	/* The instruction is done: an STI or MOV SS shadow ends with it.
+	 * Blocking by SMI (bit 2) goes too: it is never set outside SMM,
+	 * where marrow's guests never are, but Bochs 2.7 saves it after a
+	 * SIPI (exit_init_sipi.c) and VM entry would refuse it. */
 	mov $VMCS_GUEST_INTERRUPTIBILITY, %esi
 	vmread %rsi, %rdi
-	test $3, %edi
+	test $7, %edi
 	jnz .Lcpuid_end_shadow
 .Lcpuid_check_tf:
 	/* The guest's own single-step trap after the emulated instruction
@@ -164,7 +179,7 @@ vmx_exit_stub:
 	jmp .Lresume_failed
 
 .Lcpuid_end_shadow:
-	and $~3, %edi
+	and $~7, %edi
 	vmwrite %rdi, %rsi
 	jmp .Lcpuid_check_tf
 .Lcpuid_single_step:

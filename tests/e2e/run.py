@@ -31,6 +31,9 @@ def main():
     ap.add_argument("--memory", type=positive_int, default=128)
     ap.add_argument("--timeout", type=positive_int, default=120)
     ap.add_argument("--workdir", default="build/run")
+    ap.add_argument("--ignore-bad-msrs", action="store_true",
+                    help="RDMSR/WRMSR of an MSR Bochs lacks read 0 / are dropped (a full OS "
+                         "needs it); default: #GP, as on hardware")
     args = ap.parse_args()
 
     if args.cpus > 8:
@@ -41,7 +44,8 @@ def main():
         ap.error(f"{args.iso}: no such ISO (run 'make kernel' first)")
 
     cfg = bochs.Config(iso=args.iso, model=args.model, cpus=args.cpus, memory=args.memory,
-                       timeout=args.timeout, workdir=args.workdir, stream=True)
+                       timeout=args.timeout, workdir=args.workdir, stream=True,
+                       ignore_bad_msrs=args.ignore_bad_msrs)
     if args.model not in MODELS:
         print(f"run: note: MODEL={args.model} is not one marrow is tested on ({', '.join(MODELS)})",
               file=sys.stderr)

@@ -126,29 +126,39 @@ static uint64_t stats_call(struct mw_cpu_stats *out)
 }
 
 /* OVMF wakes its APs for every StartupAllAPs with INIT-SIPI-SIPI: with
- * more than one CPU marrow emulated them (docs/uefi.md), so each AP that
- * answered above was restarted by an emulated INIT and SIPI and is still
- * under marrow; with one CPU nothing is emulated. */
+ * more than one CPU marrow emulates the INITs (docs/uefi.md), so each AP
+ * that answered above took an emulated INIT and a real SIPI (its VM exit)
+ * and is still under marrow, and no real INIT ever reached a CPU; the BSP
+ * sent them through emulated local APIC writes. With one CPU nothing is
+ * emulated. */
+#define EXIT_INIT 3 /* basic exit reasons (SDM 3D appendix C) */
+#define EXIT_SIPI 4
+
 static void firmware_ap_wakeups_are_emulated(void)
 {
 	static struct mw_cpu_stats s;
 
 	for (unsigned i = 0; i < ut_cpu_count(); i++) {
 		UT_CHECK_EQ(stats_of(&s, i), MW_HC_OK);
+		UT_CHECK_EQ(s.exits[EXIT_INIT], 0);
 		if (i == 0 || ut_cpu_count() == 1) {
-			UT_CHECK_EQ(s.sipis_emulated, 0);
+			UT_CHECK_EQ(s.inits_emulated, 0);
+			UT_CHECK_EQ(s.exits[EXIT_SIPI], 0);
 			continue;
 		}
 		UT_CHECK(s.inits_emulated >= 1);
-		UT_CHECK(s.sipis_emulated >= 1);
-		ut_note("cpu %u: %llu INITs and %llu SIPIs emulated", i,
-			(unsigned long long)s.inits_emulated, (unsigned long long)s.sipis_emulated);
+		UT_CHECK(s.exits[EXIT_SIPI] >= 1);
+		ut_note("cpu %u: %llu INITs emulated, %llu SIPI exits", i,
+			(unsigned long long)s.inits_emulated,
+			(unsigned long long)s.exits[EXIT_SIPI]);
 	}
 	UT_CHECK_EQ(stats_of(&s, 0), MW_HC_OK);
 	if (ut_cpu_count() > 1) {
 		UT_CHECK(s.apic_writes_emulated > 0);
 		ut_note("cpu 0: %llu local APIC writes emulated",
 			(unsigned long long)s.apic_writes_emulated);
+	} else {
+		UT_CHECK_EQ(s.apic_writes_emulated, 0);
 	}
 }
 

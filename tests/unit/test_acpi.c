@@ -194,6 +194,50 @@ static void test_no_madt_and_unmapped_tables(void **state)
 	assert_string_equal(acpi_status_str(ACPI_ERR_NO_MADT), "no MADT");
 }
 
+/* The legacy BIOS areas, 0 to 1 MiB, for the RSDP scan. */
+static uint8_t low[0x100000];
+
+static const void *map_low(uint64_t pa, size_t len, void *ctx)
+{
+	(void)ctx;
+	if (pa >= sizeof(low) || len > sizeof(low) - pa)
+		return NULL;
+	return low + pa;
+}
+
+static void test_rsdp_scan(void **state)
+{
+	(void)state;
+	size_t len;
+	uint32_t rev;
+
+	memset(low, 0, sizeof(low));
+	assert_null(acpi_scan_rsdp(map_low, NULL, &len, &rev));
+	/* In the BIOS area, on a 16-byte boundary, after a decoy with a bad
+	 * checksum. */
+	build_rsdp(low + 0xf0010, 2, 0x2000);
+	memcpy(low + 0xe0100, "RSD PTR ", 8);
+	const uint8_t *r = acpi_scan_rsdp(map_low, NULL, &len, &rev);
+	assert_ptr_equal(r, low + 0xf0010);
+	assert_int_equal(len, 36);
+	assert_int_equal(rev, 2);
+	/* The EBDA (segment at 40EH) comes first. */
+	low[0x40e] = 0x00;
+	low[0x40f] = 0x9f; /* 9F000H */
+	build_rsdp(low + 0x9f020, 0, 0);
+	r = acpi_scan_rsdp(map_low, NULL, &len, &rev);
+	assert_ptr_equal(r, low + 0x9f020);
+	assert_int_equal(len, 20);
+	assert_int_equal(rev, 0);
+	/* A revision-2 RSDP whose extended checksum is wrong is no RSDP. */
+	low[0x9f020] = 0;
+	low[0xf0010 + 32] ^= 0xff;
+	assert_null(acpi_scan_rsdp(map_low, NULL, &len, &rev));
+	/* Nor is one that is not on a 16-byte boundary. */
+	build_rsdp(low + 0xe0008, 0, 0);
+	assert_null(acpi_scan_rsdp(map_low, NULL, &len, &rev));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +246,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bad_checksums, setup),
 		cmocka_unit_test_setup(test_malformed_madt_entries, setup),
 		cmocka_unit_test_setup(test_no_madt_and_unmapped_tables, setup),
+		cmocka_unit_test(test_rsdp_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

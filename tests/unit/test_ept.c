@@ -442,6 +442,70 @@ static void test_failures_give_everything_back(void **state)
 	assert_int_equal(live_pages, 0);
 }
 
+/* The leaf the walk for gpa ends at (with rights or without) and its
+ * level. */
+static uint64_t walk_leaf(const struct ept *e, uint64_t gpa, unsigned *level)
+{
+	uint64_t entries[EPT_LEVELS];
+	unsigned n = ept_walk(e, gpa, entries);
+
+	*level = EPT_LEVELS + 1 - n;
+	return entries[n - 1];
+}
+
+/* marrow's memory as the boot-time loader hides it: an image that ends
+ * inside a 2 MiB page, and a 2 MiB-aligned arena. Only the straddled leaf
+ * splits; the rest keeps its large leaves; the neighbours keep every
+ * right; and putting the rights back leaves the same translations. */
+static void test_set_rights_over_ranges(void **state)
+{
+	(void)state;
+	bochs_mtrrs(40);
+	struct ept *e = build(1ull << 40, true, 4);
+	uint64_t img = 16 * MiB, img_end = 16 * MiB + 0x2ba000;
+	uint64_t arena = 20 * MiB, arena_end = 24 * MiB;
+	unsigned level;
+
+	assert_int_equal(ept_set_rights(e, img, img_end - img, 0), MW_OK);
+	assert_int_equal(ept_set_rights(e, arena, arena_end - arena, 0), MW_OK);
+	assert_int_equal(e->pool_free, 3); /* one page table, for 18-20 MiB */
+	for (uint64_t a = 14 * MiB; a < 26 * MiB; a += 0x1000) {
+		uint64_t leaf = walk_leaf(e, a, &level);
+		bool hidden = (a >= img && a < img_end) || (a >= arena && a < arena_end);
+		assert_int_equal(leaf & EPT_RWX, hidden ? 0 : EPT_RWX);
+		assert_int_equal(leaf & EPT_ADDR_MASK, a & ~(ept_level_size(level) - 1));
+		assert_int_equal((leaf & EPT_MEMTYPE_MASK) >> EPT_MEMTYPE_SHIFT, MTRR_WB);
+		assert_int_equal(level, a >= 18 * MiB && a < 20 * MiB ? 1 : 2);
+	}
+	/* A range already without rights splits too. */
+	assert_int_equal(ept_set_rights(e, 21 * MiB, 0x1000, EPT_READ), MW_OK);
+	assert_int_equal(walk_leaf(e, 21 * MiB, &level) & EPT_RWX, EPT_READ);
+	assert_int_equal(level, 1);
+	assert_int_equal(walk_leaf(e, 21 * MiB + 0x1000, &level) & EPT_RWX, 0);
+	assert_int_equal(ept_set_rights(e, 21 * MiB, 0x1000, 0), MW_OK);
+	assert_int_equal(walk_leaf(e, 21 * MiB, &level) & EPT_RWX, 0);
+	/* Bad ranges are refused. */
+	assert_int_equal(ept_set_rights(e, img + 1, 0x1000, 0), MW_ERR_BAD_CONFIG);
+	assert_int_equal(ept_set_rights(e, img, 0x800, 0), MW_ERR_BAD_CONFIG);
+	assert_int_equal(ept_set_rights(e, (1ull << 40) - 0x1000, 0x2000, 0), MW_ERR_BAD_CONFIG);
+	destroy(e);
+}
+
+/* Without enough pool pages for every split, no right changes at all. */
+static void test_set_rights_is_all_or_nothing(void **state)
+{
+	(void)state;
+	bochs_mtrrs(40);
+	struct ept *e = build(1ull << 40, true, 1);
+	unsigned level;
+
+	/* Two straddled 2 MiB leaves need two page tables. */
+	assert_int_equal(ept_set_rights(e, 17 * MiB, 2 * MiB, 0), MW_ERR_NO_MEMORY);
+	for (uint64_t a = 16 * MiB; a < 20 * MiB; a += 0x1000)
+		assert_int_equal(walk_leaf(e, a, &level) & EPT_RWX, EPT_RWX);
+	destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +521,8 @@ int main(void)
 		cmocka_unit_test(test_pool_exhaustion_changes_nothing),
 		cmocka_unit_test(test_walk_and_limits),
 		cmocka_unit_test(test_failures_give_everything_back),
+		cmocka_unit_test(test_set_rights_over_ranges),
+		cmocka_unit_test(test_set_rights_is_all_or_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

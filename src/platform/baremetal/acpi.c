@@ -133,3 +133,45 @@ enum acpi_status acpi_find_cpus(const void *rsdp_ptr, size_t rsdp_len, acpi_map_
 	}
 	return ACPI_ERR_NO_MADT;
 }
+
+static const uint8_t *rsdp_at(const uint8_t *p, acpi_map_fn map, void *ctx, uint64_t pa,
+			      size_t *len, uint32_t *revision)
+{
+	if (memcmp(p, "RSD PTR ", 8) != 0 || !checksum_ok(p, 20))
+		return NULL;
+	*revision = p[15];
+	*len = 20;
+	if (*revision >= 2) {
+		uint32_t full = rd32(p + 20);
+		const uint8_t *whole = full >= 36 && full <= 4096 ? map(pa, full, ctx) : NULL;
+		if (!whole || !checksum_ok(whole, full))
+			return NULL;
+		*len = full;
+		return whole;
+	}
+	return p;
+}
+
+static const void *scan(acpi_map_fn map, void *ctx, uint64_t base, size_t size, size_t *len,
+			uint32_t *revision)
+{
+	const uint8_t *area = map(base, size, ctx);
+	if (!area)
+		return NULL;
+	for (size_t off = 0; off + 20 <= size; off += 16) {
+		const uint8_t *r = rsdp_at(area + off, map, ctx, base + off, len, revision);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+const void *acpi_scan_rsdp(acpi_map_fn map, void *ctx, size_t *len, uint32_t *revision)
+{
+	const uint8_t *bda = map(0x40e, 2, ctx);
+	uint64_t ebda = bda ? (uint64_t)(bda[0] | (bda[1] << 8)) << 4 : 0;
+	const void *r = ebda >= 0x80000 && ebda < 0xa0000
+				? scan(map, ctx, ebda, 1024, len, revision)
+				: NULL;
+	return r ? r : scan(map, ctx, 0xe0000, 0x20000, len, revision);
+}

@@ -32,6 +32,14 @@ enum acpi_status {
 
 const char *acpi_status_str(enum acpi_status s);
 
+/* Searches for the RSDP where a legacy BIOS leaves it (ACPI 6.4, 5.2.5.1):
+ * the first KiB of the EBDA (its segment at 40EH), then E0000H-FFFFFH, on
+ * 16-byte boundaries, signature and checksum checked (the extended checksum
+ * too for revision 2+). For kernels a multiboot loader starts, whose boot
+ * information has no RSDP. Returns NULL when there is none; *len is 20 or
+ * the table's length, *revision its revision. */
+const void *acpi_scan_rsdp(acpi_map_fn map, void *ctx, size_t *len, uint32_t *revision);
+
 /* Lists the enabled processors' APIC IDs from the MADT, in MADT order. */
 enum acpi_status acpi_find_cpus(const void *rsdp, size_t rsdp_len, acpi_map_fn map, void *ctx,
 				struct acpi_cpus *out);

@@ -1,6 +1,7 @@
-/* Multiboot2 entry. GRUB enters in 32-bit protected mode, paging off, with
- * EAX = the multiboot2 magic and EBX = the physical address of the boot
- * information (Multiboot2 spec 3.3). We build a boot identity map of the low
+/* Multiboot2 entry (multiboot in the multiboot build). The loader enters in
+ * 32-bit protected mode, paging off, with EAX = the magic and EBX = the
+ * physical address of the boot information (Multiboot2 spec 3.3, Multiboot
+ * 3.2). We build a boot identity map of the low
  * 4 GiB with 2 MiB pages, enter long mode (SDM 3A 9.8.5) and call
  * bm_main(magic, info). paging.c replaces the boot map with the final one. */
 
@@ -8,7 +9,28 @@
 
 #define MB2_MAGIC 0xe85250d6
 #define MB2_ARCH_I386 0
+#define MB1_MAGIC 0x1badb002
+/* Page-aligned modules, memory information, and the address fields below
+ * (Multiboot 0.6.96, 3.1.2). */
+#define MB1_FLAGS ((1 << 0) | (1 << 1) | (1 << 16))
 
+#ifdef BOOT_MULTIBOOT1
+	/* The multiboot build (the boot-time guest test kernel, docs/boot.md)
+	 * is loaded through the "a.out kludge" (3.1.3): the file from this
+	 * header on, which the linker lays out exactly as memory, to
+	 * __kernel_start, up to the end of .data, then .bss zeroed. */
+	.section .multiboot, "a"
+	.balign 4
+mb1_header:
+	.long MB1_MAGIC
+	.long MB1_FLAGS
+	.long -(MB1_MAGIC + MB1_FLAGS)
+	.long mb1_header /* header_addr */
+	.long __kernel_start /* load_addr */
+	.long __data_end /* load_end_addr */
+	.long __bss_end /* bss_end_addr */
+	.long _start /* entry_addr */
+#else
 	.section .multiboot2, "a"
 	.balign 8
 mb2_header:
@@ -22,6 +44,7 @@ mb2_header:
 	.short 0
 	.long 8
 mb2_header_end:
+#endif
 
 	.section .boot.text, "ax"
 	.code32
@@ -29,18 +52,17 @@ mb2_header_end:
 _start:
 	cli
 	cld
-	mov %eax, %edi /* multiboot2 magic: first argument of bm_main */
+	mov %eax, %ebp /* the magic: first argument of bm_main */
 	mov %ebx, %esi /* boot information: second argument */
 
-	/* Zero .bss ourselves: the loader is not obliged to. */
-	mov $__bss_start, %eax
+	/* Zero .bss ourselves: the loader is not obliged to. No stack yet:
+	 * the specifications leave ESP undefined. */
+	mov $__bss_start, %edi
 	mov $__bss_end, %ecx
-	sub %eax, %ecx
-	push %edi
-	mov %eax, %edi
+	sub %edi, %ecx
 	xor %eax, %eax
 	rep stosb
-	pop %edi
+	mov %ebp, %edi
 
 	mov $boot_stack_top, %esp
 

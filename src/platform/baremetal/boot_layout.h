@@ -4,8 +4,11 @@
 
 /* Physical (= virtual) address the kernel is linked at. 16 MiB keeps the
  * first megabytes free for the AP trampoline and for guest kernels that load
- * at 1 MiB. */
+ * at 1 MiB. The builds that run as marrow's boot-time guest (docs/boot.md)
+ * are linked at GUEST_KERNEL_LOAD_ADDR, clear of marrow and of the modules
+ * GRUB loads just above 1 MiB. */
 #define KERNEL_LOAD_ADDR 0x1000000
+#define GUEST_KERNEL_LOAD_ADDR 0x2000000
 
 /* GDT selectors, the same in the boot GDT, the AP trampoline and the final
  * per-CPU GDTs (gdt.c). */

@@ -7,8 +7,12 @@
 #include "console.h"
 #include "core/fmt.h"
 #include "demo.h"
+#include "fwstate.h"
 #include "lapic.h"
+#include "loader.h"
+#include "mb1.h"
 #include "mb2.h"
+#include "mb_info.h"
 #include "paging.h"
 #include "percpu.h"
 #include "platform_bm.h"
@@ -28,18 +32,53 @@ static const void *acpi_map_identity(uint64_t pa, size_t len, void *ctx)
 	return (const void *)(uintptr_t)pa;
 }
 
-static void start_cpus(const struct mb2_info *mbi)
+static const void *acpi_map_low(uint64_t pa, size_t len, void *ctx)
 {
-	struct acpi_cpus cpus;
+	/* Only while the boot identity map (which maps page 0) is live. */
+	(void)ctx;
+	return pa < PAGING_IDENTITY_LIMIT && len <= PAGING_IDENTITY_LIMIT - pa
+		       ? (const void *)(uintptr_t)pa
+		       : NULL;
+}
+
+/* The CPUs the firmware lists; just the boot CPU when it lists none. */
+static void find_cpus(const struct mb2_info *mbi, struct acpi_cpus *cpus)
+{
 	enum acpi_status s =
-		acpi_find_cpus(mbi->rsdp, mbi->rsdp_len, acpi_map_identity, NULL, &cpus);
+		acpi_find_cpus(mbi->rsdp, mbi->rsdp_len, acpi_map_identity, NULL, cpus);
 	if (s != ACPI_OK) {
 		kprintf("marrow: ACPI: %s; running on the boot CPU only\n", acpi_status_str(s));
+		cpus->count = 0;
 		return;
 	}
-	if (cpus.truncated)
+	if (cpus->truncated)
 		kprintf("marrow: ACPI lists more than %u CPUs\n", ACPI_MAX_CPUS);
-	smp_start_aps(cpus.apic_ids, cpus.count);
+}
+
+/* The boot information, from a multiboot2 loader or (the multiboot build
+ * of this kernel, docs/boot.md) a multiboot one, whose information has no
+ * RSDP: it is looked for where the BIOS leaves it. [*lo, *hi) is what the
+ * information occupies. */
+static void parse_boot_info(uint32_t magic, uint32_t info_pa, struct mb2_info *mbi, uint64_t *lo,
+			    uint64_t *hi)
+{
+	enum mb2_status ms;
+
+	if (magic == MB2_BOOTLOADER_MAGIC) {
+		const void *info = (const void *)(uintptr_t)info_pa;
+		ms = mb2_parse(info, *(const uint32_t *)info, mbi);
+		*lo = info_pa;
+		*hi = (uint64_t)info_pa + mbi->total_size;
+	} else if (magic == MB1_BOOTLOADER_MAGIC) {
+		ms = mb1_parse(info_pa, acpi_map_low, NULL, mbi, lo, hi);
+		if (ms == MB2_OK)
+			mbi->rsdp = acpi_scan_rsdp(acpi_map_low, NULL, &mbi->rsdp_len,
+						   &mbi->rsdp_revision);
+	} else {
+		panic("not booted by a multiboot or multiboot2 loader (magic %x)", magic);
+	}
+	if (ms != MB2_OK)
+		panic("boot information: %s", mb2_status_str(ms));
 }
 
 static void print_memory_map(const struct mb2_info *mbi)
@@ -83,36 +122,45 @@ void bm_main(uint32_t magic, uint32_t mbi_pa);
 void bm_main(uint32_t magic, uint32_t mbi_pa)
 {
 	static struct mb2_info mbi;
+	static struct acpi_cpus cpus;
 	struct bm_cpu *bsp = &bm_cpus[0];
+	struct mw_phys_range arena;
+	uint64_t info_lo, info_hi;
 
 	bsp->index = 0;
 	percpu_install(bsp);
 	serial_init();
 	kputs("\nmarrow: bare-metal kernel\n");
-	if (magic != MB2_BOOTLOADER_MAGIC)
-		panic("not booted by a multiboot2 loader (magic %x)", magic);
-
-	const void *info = (const void *)(uintptr_t)mbi_pa;
-	enum mb2_status ms = mb2_parse(info, *(const uint32_t *)info, &mbi);
-	if (ms != MB2_OK)
-		panic("boot information: %s", mb2_status_str(ms));
+	fwstate_save();
+	parse_boot_info(magic, mbi_pa, &mbi, &info_lo, &info_hi);
 
 	print_memory_map(&mbi);
-	if (cmdline_has(mbi.cmdline, "dump_mbi"))
-		dump_hex("mbi", info, mbi.total_size);
+	if (cmdline_has(mbi.cmdline, "dump_mbi") && magic == MB2_BOOTLOADER_MAGIC)
+		dump_hex("mbi", (const void *)(uintptr_t)mbi_pa, mbi.total_size);
 	pic_disable();
-	bm_memory_init(&mbi, mbi_pa);
+	find_cpus(&mbi, &cpus);
+	bool loader = cmdline_has(mbi.cmdline, "load");
+	if (loader) {
+		char why[128];
+		if (!loader_arena(&mbi, info_lo, info_hi, cpus.count ? (unsigned)cpus.count : 1,
+				  &arena, why, sizeof(why)))
+			panic("load: %s", why);
+	}
+	bm_memory_init(&mbi, info_lo, info_hi, loader ? &arena : NULL);
 	paging_init();
 	bsp->stack_top = (uint64_t)(uintptr_t)boot_stack_top;
 	idt_init();
 	smp_init_calls();
 	cpu_setup(bsp);
 	__atomic_store_n(&bsp->online, true, __ATOMIC_RELEASE);
-	start_cpus(&mbi);
+	if (cpus.count)
+		smp_start_aps(cpus.apic_ids, cpus.count);
 
 	kprintf("marrow: %u of %u CPUs up, %llu KiB free memory\n", bm_cpu_count, bm_cpus_expected,
 		(unsigned long long)(bm_free_page_count() * 4));
 
+	if (loader)
+		loader_run(&mbi, &arena);
 	char selection[256];
 	bool too_long;
 	if (cmdline_get(mbi.cmdline, "tests", selection, sizeof(selection), &too_long)) {

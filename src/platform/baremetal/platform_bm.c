@@ -25,23 +25,31 @@ static uint8_t pmm_bitmap[PAGING_IDENTITY_LIMIT / PAGE_SIZE / 8];
 static struct spinlock pmm_lock;
 static uint64_t pmm_total;
 
-void bm_memory_init(const struct mb2_info *mbi, uint64_t mbi_pa)
+void bm_memory_init(const struct mb2_info *mbi, uint64_t info_lo, uint64_t info_hi,
+		    const struct mw_phys_range *arena)
 {
 	struct mem_range reserved[2 + MB2_MAX_MODULES];
 	struct mem_range usable[MAX_USABLE];
 	size_t nres = 0;
+	uint64_t low = LOW_MEMORY_END, high = PAGING_IDENTITY_LIMIT;
 
 	boot_info = *mbi;
 	reserved[nres++] = (struct mem_range){ (uint64_t)(uintptr_t)__kernel_start,
 					       (uint64_t)(uintptr_t)__kernel_end };
-	reserved[nres++] = (struct mem_range){ mbi_pa, mbi_pa + mbi->total_size };
+	reserved[nres++] = (struct mem_range){ info_lo, info_hi };
 	for (size_t i = 0; i < mbi->module_count; i++)
 		reserved[nres++] = (struct mem_range){ mbi->modules[i].start, mbi->modules[i].end };
+	/* Loader mode: everything marrow allocates comes from its arena,
+	 * which the guest will never see. */
+	if (arena) {
+		low = arena->base;
+		high = arena->end;
+	}
 
 	/* Memory below 1 MiB stays with the firmware and the AP trampoline;
 	 * above the identity map, the kernel cannot reach it. */
-	int n = memmap_usable(mbi->regions, mbi->region_count, reserved, nres, LOW_MEMORY_END,
-			      PAGING_IDENTITY_LIMIT, usable, MAX_USABLE);
+	int n = memmap_usable(mbi->regions, mbi->region_count, reserved, nres, low, high, usable,
+			      MAX_USABLE);
 	if (n <= 0)
 		panic("no usable memory in the boot memory map (%d)", n);
 

@@ -98,7 +98,7 @@ static EFI_STATUS virtualize(const struct uefi_args *args)
 	cfg.debug_port = args->serial_port;
 	cfg.host_pt_source = uefi.identity_pml4_pa;
 	/* The firmware wakes APs with INIT-SIPI-SIPI, and so does the OS. */
-	cfg.emulate_init_sipi = uefi.cpu_count > 1;
+	cfg.emulate_init = uefi.cpu_count > 1;
 	enum mw_status s = mw_virtualize_all(&cfg, &err);
 	mw_drain_logs();
 	if (s != MW_OK) {
