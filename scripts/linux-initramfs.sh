@@ -13,6 +13,9 @@ busybox=/bin/busybox
 	{ echo "initramfs: $busybox is missing or not static (install busybox-static)" >&2; exit 1; }
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp -d makes it 0700; it becomes /, which every user must traverse
+# (the marrow.ko scenario runs marrowctl as nobody).
+chmod 755 "$root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root}
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do

@@ -29,9 +29,11 @@ Layers 4 and 8 use the same image and initramfs builder
 
 MARROW_MATRIX="model:cpus[:MiB],..." narrows the matrix for a quick local run;
 MARROW_LINUX_CPUS="1" (or "2", "1,2") narrows the Linux layer's.
+MARROW_JOBS=N runs N Bochs machines at a time (default: the cores, at most 2).
 """
 
 import argparse
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -106,10 +108,21 @@ def mkiso(kernel, selection, out, cmdline=""):
     return out
 
 
+# Bochs is single-threaded: independent runs go to a pool, MARROW_JOBS at a
+# time (default: one per core, at most 2), and each layer collects its
+# results in its own order, so the output reads the same as a serial run.
+POOL = None
+
+
+def submit(cfg):
+    return POOL.submit(bochs.run, cfg)
+
+
 def boot(build, iso, model, cpus, tag, timeout=GUEST_TIMEOUT, memory=128, ignore_bad_msrs=False):
+    """Starts a run; its future's result() is the bochs.Result."""
     cfg = bochs.Config(iso=iso, model=model, cpus=cpus, timeout=timeout, memory=memory,
                        workdir=os.path.join(build, "test", tag), ignore_bad_msrs=ignore_bad_msrs)
-    return bochs.run(cfg)
+    return submit(cfg)
 
 
 def tally_guest_run(tally, prefix, result):
@@ -127,7 +140,7 @@ def tally_guest_run(tally, prefix, result):
     return results
 
 
-def run_guest(tally, build, kernel, selection, runs):
+def start_guest(build, kernel, selection):
     iso = mkiso(kernel, selection, os.path.join(build, "test", "guest.iso"))
     matrix = MATRIX
     if os.environ.get("MARROW_MATRIX"):
@@ -135,81 +148,99 @@ def run_guest(tally, build, kernel, selection, runs):
         for e in os.environ["MARROW_MATRIX"].split(","):
             f = e.split(":")
             matrix.append((f[0], int(f[1]), int(f[2]) if len(f) > 2 else 128))
+    started = []
     for model, cpus, mem in matrix:
         tag = f"{model}-{cpus}" + (f"-{mem}m" if mem != 128 else "")
-        result = boot(build, iso, model, cpus, tag, memory=mem)
-        runs.append((f"{model} x{cpus} {mem} MiB", result))
-        name = f"{model}/x{cpus}" + (f"/{mem}m" if mem != 128 else "")
-        results = tally_guest_run(tally, f"guest/{name}", result)
-        print(f"guest {name.replace('/', ' ')}: {sum(r.ok for r in results)} passed, "
-              f"{sum(not r.ok for r in results)} failed, {result.status} in {result.seconds:.1f} s")
+        started.append((model, cpus, mem, boot(build, iso, model, cpus, tag, memory=mem)))
+
+    def finish(tally, runs):
+        for model, cpus, mem, future in started:
+            result = future.result()
+            runs.append((f"{model} x{cpus} {mem} MiB", result))
+            name = f"{model}/x{cpus}" + (f"/{mem}m" if mem != 128 else "")
+            results = tally_guest_run(tally, f"guest/{name}", result)
+            print(f"guest {name.replace('/', ' ')}: {sum(r.ok for r in results)} passed, "
+                  f"{sum(not r.ok for r in results)} failed, {result.status} "
+                  f"in {result.seconds:.1f} s")
+    return finish
 
 
-def run_e2e(tally, build, kernel, runs):
+def start_e2e(build, kernel):
     model, cpus = "tigerlake", 1
+    checks = []  # (name for the socket check, future, check(tally, result))
+
+    def start(suite, tag, check, timeout=GUEST_TIMEOUT, iso_name=None):
+        iso = mkiso(kernel, suite, os.path.join(build, "test", f"{iso_name or tag}.iso"))
+        checks.append((tag, boot(build, iso, model, cpus, tag, timeout=timeout), check))
+
     # A broken suite and an unknown suite name: exactly these fail, the
     # test after the failures still runs, and the run completes.
-    iso = mkiso(kernel, "broken,no_such_suite", os.path.join(build, "test", "broken.iso"))
-    r = boot(build, iso, model, cpus, "broken")
-    runs.append(("broken", r))
-    plan, results = bochs.parse_tap(r.serial)
-    failed = sorted(t.name for t in results if not t.ok)
-    passed = sorted(t.name for t in results if t.ok)
-    want_failed = ["broken/failed_assertion", "broken/unexpected_exception",
-                   "selection/unknown-suite"]
-    tally.record(r.complete and plan == 4 and failed == want_failed and
-                 passed == ["broken/passes_after_the_failures"],
-                 "e2e/runner_reports_failed_assertion_exception_and_unknown_suite",
-                 f"  plan {plan}, failed {failed}, passed {passed}\n" + bochs.describe_failure(r))
+    def broken(tally, r):
+        plan, results = bochs.parse_tap(r.serial)
+        failed = sorted(t.name for t in results if not t.ok)
+        passed = sorted(t.name for t in results if t.ok)
+        want_failed = ["broken/failed_assertion", "broken/unexpected_exception",
+                       "selection/unknown-suite"]
+        tally.record(r.complete and plan == 4 and failed == want_failed and
+                     passed == ["broken/passes_after_the_failures"],
+                     "e2e/runner_reports_failed_assertion_exception_and_unknown_suite",
+                     f"  plan {plan}, failed {failed}, passed {passed}\n" +
+                     bochs.describe_failure(r))
+    start("broken,no_such_suite", "broken", broken)
 
     for suite, want, timeout in (("hang", "timeout", 15), ("crash", "crashed", 60),
                                  ("panic", "failed", 60)):
-        iso = mkiso(kernel, suite, os.path.join(build, "test", f"{suite}.iso"))
-        r = boot(build, iso, model, cpus, suite, timeout=timeout)
-        runs.append((suite, r))
-        tally.record(r.status == want, f"e2e/runner_reports_{suite}_as_{want}",
-                     bochs.describe_failure(r))
+        def reported(tally, r, suite=suite, want=want):
+            tally.record(r.status == want, f"e2e/runner_reports_{suite}_as_{want}",
+                         bochs.describe_failure(r))
+        start(suite, suite, reported, timeout=timeout)
 
     # A triple fault in the guest under marrow: a full diagnostic, then the
     # run ends as failed (no hang, no silent reset).
-    iso = mkiso(kernel, "vmx_triple_fault", os.path.join(build, "test", "vmx_tf.iso"))
-    r = boot(build, iso, model, cpus, "vmx_triple_fault", timeout=60)
-    runs.append(("vmx_triple_fault", r))
-    tally.record(r.status == "failed" and "fatal error in VMX root mode" in r.reason and
-                 "marrow: FATAL on cpu 0: the guest triple-faulted" in r.serial and
-                 "exit reason 2 (TRIPLE_FAULT)" in r.serial and "guest rip" in r.serial,
-                 "e2e/guest_triple_fault_under_marrow_is_diagnosed",
-                 bochs.describe_failure(r))
-
-    # The detector itself finds a listening socket, so its silence below
-    # means something.
-    listener = subprocess.Popen([sys.executable, "-c",
-                                 "import socket, time; s = socket.socket(); "
-                                 "s.bind(('127.0.0.1', 0)); s.listen(); print('up', flush=True); "
-                                 "time.sleep(30)"], stdout=subprocess.PIPE, text=True)
-    listener.stdout.readline()
-    seen = bochs.inet_sockets_of(listener.pid)
-    listener.kill()
-    listener.wait()
-    tally.record(len(seen) == 1 and "tcp" in seen[0], "e2e/socket_detector_sees_a_listener",
-                 f"  saw {seen}")
+    def triple_fault(tally, r):
+        tally.record(r.status == "failed" and "fatal error in VMX root mode" in r.reason and
+                     "marrow: FATAL on cpu 0: the guest triple-faulted" in r.serial and
+                     "exit reason 2 (TRIPLE_FAULT)" in r.serial and "guest rip" in r.serial,
+                     "e2e/guest_triple_fault_under_marrow_is_diagnosed",
+                     bochs.describe_failure(r))
+    start("vmx_triple_fault", "vmx_triple_fault", triple_fault, timeout=60, iso_name="vmx_tf")
 
     # An EPT violation no handler claims, and an EPT misconfiguration: each
     # ends the run with marrow's diagnostic, the entries of the walk in it.
     for suite, what in (("ept_violation", "marrow: EPT violation: gpa 3408000, write access"),
                         ("ept_misconfig", "marrow: EPT misconfiguration at gpa 3408000")):
-        iso = mkiso(kernel, suite, os.path.join(build, "test", f"{suite}.iso"))
-        r = boot(build, iso, model, cpus, suite, timeout=60)
-        runs.append((suite, r))
-        tally.record(r.status == "failed" and what in r.serial and "marrow:   PTE " in r.serial
-                     and "marrow:   PML4E " in r.serial,
-                     f"e2e/{suite}_is_diagnosed", bochs.describe_failure(r))
+        def diagnosed(tally, r, suite=suite, what=what):
+            tally.record(r.status == "failed" and what in r.serial and
+                         "marrow:   PTE " in r.serial and "marrow:   PML4E " in r.serial,
+                         f"e2e/{suite}_is_diagnosed", bochs.describe_failure(r))
+        start(suite, suite, diagnosed, timeout=60)
 
-    # Every Bochs run of this test session, checked while it ran.
-    bad = [f"  {name}: {s}" for name, r in runs for s in r.inet_sockets]
-    tally.record(not bad and len(runs) > 0, "e2e/bochs_opens_no_network_socket",
-                 "\n".join(bad) or "  no Bochs run was checked")
-    print(f"e2e: {len(runs)} Bochs runs checked for sockets")
+    def finish(tally, runs):
+        for tag, future, check in checks:
+            r = future.result()
+            runs.append((tag, r))
+            check(tally, r)
+
+        # The detector itself finds a listening socket, so its silence
+        # below means something.
+        listener = subprocess.Popen([sys.executable, "-c",
+                                     "import socket, time; s = socket.socket(); "
+                                     "s.bind(('127.0.0.1', 0)); s.listen(); "
+                                     "print('up', flush=True); time.sleep(30)"],
+                                    stdout=subprocess.PIPE, text=True)
+        listener.stdout.readline()
+        seen = bochs.inet_sockets_of(listener.pid)
+        listener.kill()
+        listener.wait()
+        tally.record(len(seen) == 1 and "tcp" in seen[0], "e2e/socket_detector_sees_a_listener",
+                     f"  saw {seen}")
+
+        # Every Bochs run of this test session, checked while it ran.
+        bad = [f"  {name}: {s}" for name, r in runs for s in r.inet_sockets]
+        tally.record(not bad and len(runs) > 0, "e2e/bochs_opens_no_network_socket",
+                     "\n".join(bad) or "  no Bochs run was checked")
+        print(f"e2e: {len(runs)} Bochs runs checked for sockets")
+    return finish
 
 
 # UEFI: OVMF in Bochs. Debian's kernel boots there only on skylake_x
@@ -218,41 +249,51 @@ UEFI_GUEST_MATRIX = [("corei7_skylake_x", 1), ("corei7_skylake_x", 2), ("tigerla
 UEFI_LINUX_MATRIX = [("corei7_skylake_x", 1), ("corei7_skylake_x", 2)]
 
 
-def run_uefi(tally, build, runs):
+def start_uefi(build):
     sys.path.insert(0, os.path.join(HERE, "e2e"))
     import uefi  # noqa: E402
     disk = uefi.guest_disk(build)
-    for model, cpus in UEFI_GUEST_MATRIX:
-        name = f"uefi/{model}/x{cpus}"
-        r = uefi.boot(build, disk, model, cpus, f"{model}-{cpus}", timeout=240)
-        runs.append((name, r))
-        results = tally_guest_run(tally, name, r)
-        tally.record("marrow: usage: marrowldr.efi" in r.serial and
-                     "nothing was changed (no loader given)" in r.serial,
-                     f"{name}/marrowldr_without_a_loader_changes_nothing", bochs.describe_failure(r))
-        tally.record("cannot load \\no\\such\\loader.efi" in r.serial,
-                     f"{name}/marrowldr_with_a_missing_loader_changes_nothing",
-                     bochs.describe_failure(r))
-        tally.record(f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
-                     f"{name}/marrow_efi_loads_on_every_cpu", bochs.describe_failure(r))
-        print(f"{name.replace('/', ' ')}: {sum(t.ok for t in results)} passed, "
-              f"{sum(not t.ok for t in results)} failed, {r.status} in {r.seconds:.1f} s")
+    guests = [(model, cpus, POOL.submit(uefi.boot, build, disk, model, cpus, f"{model}-{cpus}",
+                                        timeout=240))
+              for model, cpus in UEFI_GUEST_MATRIX]
     disk = uefi.linux_disk(build)
-    for model, cpus in UEFI_LINUX_MATRIX:
-        name = f"uefi/linux/{model}/x{cpus}"
-        r = uefi.boot(build, disk, model, cpus, f"linux-{model}-{cpus}", timeout=480, memory=256)
-        runs.append((name, r))
-        checks = {
-            "boots_to_init_under_marrow": r.complete and "init: reached /init" in r.serial,
-            "every_cpu_virtualized_before_the_kernel":
-                f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
-            "cpuid_shows_no_vmx": "init: vmx flags 0" in r.serial,
-            "nproc_equals_the_cpu_count": f"init: nproc {cpus}" in r.serial,
-        }
-        for check, ok in checks.items():
-            tally.record(ok, f"{name}/{check}", bochs.describe_failure(r))
-        print(f"{name.replace('/', ' ')}: {sum(checks.values())} passed, "
-              f"{len(checks) - sum(checks.values())} failed, {r.status} in {r.seconds:.1f} s")
+    linuxes = [(model, cpus, POOL.submit(uefi.boot, build, disk, model, cpus,
+                                         f"linux-{model}-{cpus}", timeout=480, memory=256))
+               for model, cpus in UEFI_LINUX_MATRIX]
+
+    def finish(tally, runs):
+        for model, cpus, future in guests:
+            r = future.result()
+            name = f"uefi/{model}/x{cpus}"
+            runs.append((name, r))
+            results = tally_guest_run(tally, name, r)
+            tally.record("marrow: usage: marrowldr.efi" in r.serial and
+                         "nothing was changed (no loader given)" in r.serial,
+                         f"{name}/marrowldr_without_a_loader_changes_nothing",
+                         bochs.describe_failure(r))
+            tally.record("cannot load \\no\\such\\loader.efi" in r.serial,
+                         f"{name}/marrowldr_with_a_missing_loader_changes_nothing",
+                         bochs.describe_failure(r))
+            tally.record(f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
+                         f"{name}/marrow_efi_loads_on_every_cpu", bochs.describe_failure(r))
+            print(f"{name.replace('/', ' ')}: {sum(t.ok for t in results)} passed, "
+                  f"{sum(not t.ok for t in results)} failed, {r.status} in {r.seconds:.1f} s")
+        for model, cpus, future in linuxes:
+            r = future.result()
+            name = f"uefi/linux/{model}/x{cpus}"
+            runs.append((name, r))
+            checks = {
+                "boots_to_init_under_marrow": r.complete and "init: reached /init" in r.serial,
+                "every_cpu_virtualized_before_the_kernel":
+                    f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
+                "cpuid_shows_no_vmx": "init: vmx flags 0" in r.serial,
+                "nproc_equals_the_cpu_count": f"init: nproc {cpus}" in r.serial,
+            }
+            for check, ok in checks.items():
+                tally.record(ok, f"{name}/{check}", bochs.describe_failure(r))
+            print(f"{name.replace('/', ' ')}: {sum(checks.values())} passed, "
+                  f"{len(checks) - sum(checks.values())} failed, {r.status} in {r.seconds:.1f} s")
+    return finish
 
 
 # marrow as a boot-time hypervisor (docs/boot.md): the multiboot and the
@@ -289,50 +330,62 @@ def reserved_ranges(serial):
     return marrow, guest
 
 
-def run_boot(tally, build, kernel, runs):
+def start_boot(build, kernel):
+    started = []  # (name, guest, model, cpus, future)
     for guest, model, cpus in BOOT_MATRIX:
         tag = f"boot-{guest.split('.')[0]}-{model}-{cpus}"
         iso = mkiso_guest(kernel, os.path.join(build, guest), f"tests={BOOT_SUITES}",
                           os.path.join(build, "test", f"{tag}.iso"))
-        result = boot(build, iso, model, cpus, tag)
-        runs.append((tag, result))
-        name = f"boot/{guest.split('.')[0]}/{model}/x{cpus}"
-        results = tally_guest_run(tally, name, result)
-        marrow, guest_map = reserved_ranges(result.serial)
-        missing = [r for r in marrow if (r[0], r[1], "reserved") not in guest_map]
-        tally.record(result.complete and len(marrow) == 2 and not missing,
-                     f"{name}/guest_map_reserves_what_marrow_reserved",
-                     f"  marrow: {marrow}\n  guest: {guest_map}\n  missing: {missing}")
-        print(f"boot {guest} {model} x{cpus}: {sum(r.ok for r in results)} passed, "
-              f"{sum(not r.ok for r in results)} failed, {result.status} in {result.seconds:.1f} s")
+        started.append((tag, guest, model, cpus, boot(build, iso, model, cpus, tag)))
 
     # The boot-time guest's suite is no tautology: the same kernel booted by
     # GRUB, without marrow, fails every one of its tests.
     iso = mkiso(os.path.join(build, "guest-mb2.elf"), "bootguest",
                 os.path.join(build, "test", "bootguest-native.iso"))
-    r = boot(build, iso, "corei7_skylake_x", 2, "bootguest-native")
-    runs.append(("bootguest-native", r))
-    plan, results = bochs.parse_tap(r.serial)
-    tally.record(r.complete and plan == 6 and len(results) == 6 and not any(t.ok for t in results),
-                 "boot/bootguest_suite_fails_without_marrow",
-                 f"  plan {plan}, passed {[t.name for t in results if t.ok]}\n" +
-                 bochs.describe_failure(r))
+    native = boot(build, iso, "corei7_skylake_x", 2, "bootguest-native")
 
     # Bad input to the loader: a clear refusal, and no guest runs.
     text = os.path.join(build, "test", "not-a-kernel.txt")
     with open(text, "w") as f:
         f.write("this is not a kernel\n" * 100)
+    refusals = []
     for what, want, iso in (
             ("no_module", "no guest kernel: give it as the first module",
              mkiso(kernel, "", os.path.join(build, "test", "load-nothing.iso"), cmdline="load")),
             ("not_a_kernel", "neither a multiboot nor a multiboot2 kernel nor a Linux bzImage",
              mkiso_guest(kernel, text, "", os.path.join(build, "test", "load-text.iso")))):
-        r = boot(build, iso, "tigerlake", 1, f"load-{what}", timeout=60)
-        runs.append((f"load-{what}", r))
-        tally.record(r.status == "failed" and want in r.serial and
-                     "the boot-time guest was not started" in r.reason and
-                     "starting the guest" not in r.serial,
-                     f"boot/loader_refuses_{what}", bochs.describe_failure(r))
+        refusals.append((what, want, boot(build, iso, "tigerlake", 1, f"load-{what}", timeout=60)))
+
+    def finish(tally, runs):
+        for tag, guest, model, cpus, future in started:
+            result = future.result()
+            runs.append((tag, result))
+            name = f"boot/{guest.split('.')[0]}/{model}/x{cpus}"
+            results = tally_guest_run(tally, name, result)
+            marrow, guest_map = reserved_ranges(result.serial)
+            missing = [r for r in marrow if (r[0], r[1], "reserved") not in guest_map]
+            tally.record(result.complete and len(marrow) == 2 and not missing,
+                         f"{name}/guest_map_reserves_what_marrow_reserved",
+                         f"  marrow: {marrow}\n  guest: {guest_map}\n  missing: {missing}")
+            print(f"boot {guest} {model} x{cpus}: {sum(r.ok for r in results)} passed, "
+                  f"{sum(not r.ok for r in results)} failed, {result.status} "
+                  f"in {result.seconds:.1f} s")
+        r = native.result()
+        runs.append(("bootguest-native", r))
+        plan, results = bochs.parse_tap(r.serial)
+        tally.record(r.complete and plan == 6 and len(results) == 6 and
+                     not any(t.ok for t in results),
+                     "boot/bootguest_suite_fails_without_marrow",
+                     f"  plan {plan}, passed {[t.name for t in results if t.ok]}\n" +
+                     bochs.describe_failure(r))
+        for what, want, future in refusals:
+            r = future.result()
+            runs.append((f"load-{what}", r))
+            tally.record(r.status == "failed" and want in r.serial and
+                         "the boot-time guest was not started" in r.reason and
+                         "starting the guest" not in r.serial,
+                         f"boot/loader_refuses_{what}", bochs.describe_failure(r))
+    return finish
 
 
 # Debian's Linux booted by marrow as its guest, once per CPU count, on the
@@ -350,18 +403,21 @@ def e820_reserved(serial):
             re.finditer(r"# e820: \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] reserved", serial)}
 
 
-def run_linux_boot(tally, build, kernel, linux_dir, runs):
+def start_linux_boot(build, kernel, linux_dir):
     image = os.path.join(linux_dir, "image", "vmlinuz")
     initramfs = os.path.join(linux_dir, "boot-initramfs.cpio.gz")
-    for path in (image, initramfs):
-        if not os.path.exists(path):
-            tally.record(False, "linux-boot/files", f"  {path} is missing (make linux-guest)")
-            return
+    missing_files = [p for p in (image, initramfs) if not os.path.exists(p)]
+    if missing_files:
+        def missing(tally, runs):
+            for path in missing_files:
+                tally.record(False, "linux-boot/files", f"  {path} is missing (make linux-guest)")
+        return missing
     with open(os.path.join(linux_dir, "image", "stamp")) as f:
         version = f.read().strip()
     cpus_list = BOOT_LINUX_CPUS
     if os.environ.get("MARROW_LINUX_CPUS"):
         cpus_list = [int(c) for c in os.environ["MARROW_LINUX_CPUS"].split(",")]
+    started = []
     for cpus in cpus_list:
         tag = f"linux-boot-x{cpus}"
         # quiet: the boot log stays in dmesg, which /init reads; the serial
@@ -369,19 +425,26 @@ def run_linux_boot(tally, build, kernel, linux_dir, runs):
         iso = mkiso_guest(kernel, image,
                           f"console=ttyS0,115200 quiet panic=-1 reboot=t marrow_test_cpus={cpus}",
                           os.path.join(build, "test", f"{tag}.iso"), modules=initramfs)
-        result = boot(build, iso, LINUX_MODEL, cpus, tag, timeout=BOOT_LINUX_TIMEOUT,
-                      memory=LINUX_MEMORY, ignore_bad_msrs=True)
-        runs.append((tag, result))
-        name = f"linux-boot/x{cpus}"
-        results = tally_guest_run(tally, name, result)
-        marrow, _ = reserved_ranges(result.serial)
-        seen = e820_reserved(result.serial)
-        missing = [r for r in marrow if r not in seen]
-        tally.record(result.complete and len(marrow) == 2 and not missing,
-                     f"{name}/e820_reserves_what_marrow_reserved",
-                     f"  marrow: {marrow}\n  e820 reserved: {sorted(seen)}")
-        print(f"linux-boot {version} x{cpus}: {sum(r.ok for r in results)} passed, "
-              f"{sum(not r.ok for r in results)} failed, {result.status} in {result.seconds:.1f} s")
+        started.append((cpus, tag, boot(build, iso, LINUX_MODEL, cpus, tag,
+                                        timeout=BOOT_LINUX_TIMEOUT, memory=LINUX_MEMORY,
+                                        ignore_bad_msrs=True)))
+
+    def finish(tally, runs):
+        for cpus, tag, future in started:
+            result = future.result()
+            runs.append((tag, result))
+            name = f"linux-boot/x{cpus}"
+            results = tally_guest_run(tally, name, result)
+            marrow, _ = reserved_ranges(result.serial)
+            seen = e820_reserved(result.serial)
+            missing = [r for r in marrow if r not in seen]
+            tally.record(result.complete and len(marrow) == 2 and not missing,
+                         f"{name}/e820_reserves_what_marrow_reserved",
+                         f"  marrow: {marrow}\n  e820 reserved: {sorted(seen)}")
+            print(f"linux-boot {version} x{cpus}: {sum(r.ok for r in results)} passed, "
+                  f"{sum(not r.ok for r in results)} failed, {result.status} "
+                  f"in {result.seconds:.1f} s")
+    return finish
 
 
 def run_windows(tally, build):
@@ -431,12 +494,12 @@ def linux_host_checks(tally, linux_dir):
           f"({p.stderr.strip() or 'ok'})")
 
 
-def run_linux(tally, build, linux_dir, runs):
-    linux_host_checks(tally, linux_dir)
+def start_linux(build, linux_dir):
     cpus_list = LINUX_CPUS
     if os.environ.get("MARROW_LINUX_CPUS"):
         cpus_list = [int(c) for c in os.environ["MARROW_LINUX_CPUS"].split(",")]
     tools = [os.path.join(linux_dir, "marrowctl"), os.path.join(linux_dir, "mwtest")]
+    started = []
     for cpus in cpus_list:
         iso = os.path.join(build, "test", f"linux-{cpus}.iso")
         # quiet: the boot log stays in dmesg (the scenario prints it on a
@@ -448,13 +511,19 @@ def run_linux(tally, build, linux_dir, runs):
         cfg = bochs.Config(iso=iso, model=LINUX_MODEL, cpus=cpus, memory=LINUX_MEMORY,
                            timeout=LINUX_TIMEOUT, ignore_bad_msrs=True,
                            workdir=os.path.join(build, "test", f"linux-{cpus}"))
-        result = bochs.run(cfg)
-        runs.append((f"linux x{cpus}", result))
-        results = tally_guest_run(tally, f"linux/x{cpus}", result)
-        print(f"linux {LINUX_MODEL} x{cpus}: {sum(r.ok for r in results)} passed, "
-              f"{sum(not r.ok for r in results)} failed, {result.status} "
-              f"in {result.seconds:.1f} s (boot and scenario; "
-              f"console: {os.path.join(cfg.workdir, 'serial.txt')})")
+        started.append((cpus, cfg, submit(cfg)))
+
+    def finish(tally, runs):
+        linux_host_checks(tally, linux_dir)
+        for cpus, cfg, future in started:
+            result = future.result()
+            runs.append((f"linux x{cpus}", result))
+            results = tally_guest_run(tally, f"linux/x{cpus}", result)
+            print(f"linux {LINUX_MODEL} x{cpus}: {sum(r.ok for r in results)} passed, "
+                  f"{sum(not r.ok for r in results)} failed, {result.status} "
+                  f"in {result.seconds:.1f} s (boot and scenario; "
+                  f"console: {os.path.join(cfg.workdir, 'serial.txt')})")
+    return finish
 
 
 def main():
@@ -479,38 +548,40 @@ def main():
     start = time.monotonic()
     tally = Tally()
     runs = []
+    global POOL
+    jobs = int(os.environ.get("MARROW_JOBS", "0")) or min(2, os.cpu_count() or 1)
+    POOL = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+    if args.only == "windows" and not args.windows:
+        ap.error("--windows is needed for the windows layer")
+    if args.only in (None, "guest", "boot", "linux-boot", "e2e") and not args.kernel:
+        ap.error("--kernel is needed for the guest, boot, linux-boot and e2e layers")
+    if args.only == "uefi" and not args.uefi:
+        ap.error("--uefi is needed for the uefi layer")
+    if args.only in ("linux", "linux-boot") and not args.linux:
+        ap.error(f"--only {args.only} needs --linux DIR")
+    # The longest runs first, so that they overlap everything else.
+    finishers = []
+    if args.only in (None, "linux") and args.linux:
+        finishers.append(start_linux(args.build, args.linux))
+    if args.only in (None, "linux-boot") and args.linux:
+        finishers.append(start_linux_boot(args.build, args.kernel, args.linux))
+    if args.only in (None, "uefi") and args.uefi:
+        finishers.append(start_uefi(args.uefi))
+    if args.only in (None, "guest"):
+        finishers.append(start_guest(args.build, args.kernel, args.guest_tests))
+    if args.only in (None, "boot"):
+        finishers.append(start_boot(args.build, args.kernel))
+    if args.only in (None, "e2e"):
+        finishers.append(start_e2e(args.build, args.kernel))
     if args.only in (None, "unit"):
         run_unit(tally, args.unit_bins)
     if args.only in (None, "windows") and args.windows:
         run_windows(tally, args.windows)
-    if args.only == "windows" and not args.windows:
-        ap.error("--windows is needed for the windows layer")
-    if args.only in (None, "guest", "boot", "linux-boot", "e2e") and not args.kernel:
-        ap.error("--kernel is needed for the guest, boot and e2e layers")
-    if args.only in (None, "guest"):
-        run_guest(tally, args.build, args.kernel, args.guest_tests, runs)
-    if args.only in (None, "boot"):
-        run_boot(tally, args.build, args.kernel, runs)
-    if args.only in (None, "linux-boot"):
-        if args.linux:
-            run_linux_boot(tally, args.build, args.kernel, args.linux, runs)
-        elif args.only == "linux-boot":
-            ap.error("--only linux-boot needs --linux DIR")
-        else:
-            print("linux-boot: skipped (MARROW_SKIP_LINUX is set)")
-    if args.only in (None, "uefi") and args.uefi:
-        run_uefi(tally, args.uefi, runs)
-    if args.only == "uefi" and not args.uefi:
-        ap.error("--uefi is needed for the uefi layer")
-    if args.only in (None, "linux"):
-        if args.linux:
-            run_linux(tally, args.build, args.linux, runs)
-        elif args.only == "linux":
-            ap.error("--only linux needs --linux DIR")
-        else:
-            print("linux: skipped (MARROW_SKIP_LINUX is set)")
-    if args.only in (None, "e2e"):
-        run_e2e(tally, args.build, args.kernel, runs)
+    if args.only is None and not args.linux:
+        print("linux, linux-boot: skipped (MARROW_SKIP_LINUX is set)")
+    for finish in finishers:
+        finish(tally, runs)
+    POOL.shutdown()
 
     minutes = (time.monotonic() - start) / 60
     if tally.failed:
