@@ -15,6 +15,7 @@ ignore_bad_msrs default.
 
 import os
 import re
+import shutil
 import subprocess
 
 import bochs
@@ -80,9 +81,15 @@ def linux_disk(build):
 
 
 def boot(build, disk, model, cpus, tag, timeout, memory=128):
-    cfg = bochs.Config(iso="", disk=disk, model=model, cpus=cpus, memory=memory,
+    # Each run gets its own copy of the disk: Bochs locks an image it has
+    # open, so two runs at a time cannot share one.
+    workdir = os.path.join(build, "test", "uefi", tag)
+    os.makedirs(workdir, exist_ok=True)
+    own = os.path.join(workdir, os.path.basename(disk))
+    shutil.copyfile(disk, own)
+    cfg = bochs.Config(iso="", disk=own, model=model, cpus=cpus, memory=memory,
                        timeout=timeout, rom=bochs.OVMF, ignore_bad_msrs=True,
-                       workdir=os.path.join(build, "test", "uefi", tag))
+                       workdir=workdir)
     r = bochs.run(cfg)
     r.serial = ANSI.sub("", r.serial)
     return r
