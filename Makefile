@@ -79,8 +79,37 @@ WIN_CTL_CFLAGS := -std=gnu11 -O2 $(WARN) -Iinclude -Isrc -Itools/marrowctl/win
 WIN_FIXTURES := $(patsubst tests/e2e/windows/fixtures/%.S,$(BUILD)/windows/fixtures/%.exe,\
 	$(wildcard tests/e2e/windows/fixtures/*.S))
 
+# marrow.efi with Debian's gnu-efi (docs/uefi.md): the core and the UEFI
+# platform as a position-independent ELF shared object, converted to PE by
+# objcopy twice: a boot-services driver (`load marrow.efi`, Driver####) and
+# an application that chain-loads a boot loader (marrowldr.efi). Compiled
+# as for the kernel (no SSE, no red zone), plus what the UEFI ABI needs:
+# 16-bit wchar_t, and the Microsoft x64 ABI for calls into the firmware.
+EFI_INC := /usr/include/efi
+EFI_LIB := /usr/lib
+UEFI_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector -fpic \
+	-fshort-wchar -mno-red-zone -mgeneral-regs-only -fno-tree-loop-distribute-patterns \
+	-fno-omit-frame-pointer -fno-asynchronous-unwind-tables -DGNU_EFI_USE_MS_ABI \
+	-maccumulate-outgoing-args -I. -Isrc -Iinclude -isystem $(EFI_INC) \
+	-isystem $(EFI_INC)/x86_64 -MMD -MP
+UEFI_ASFLAGS := -fpic -I. -Isrc -Iinclude -MMD -MP
+# libefi's init.o brings its own memset/memcpy; marrow's (string.c, built
+# without SSE: root mode calls them) come first and win (-z muldefs).
+UEFI_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -z noexecstack -z muldefs -z defs \
+	-T src/platform/uefi/uefi.lds $(EFI_LIB)/crt0-efi-x86_64.o
+UEFI_SECTIONS := -j .text -j .data -j .dynamic -j .dynsym -j .rela -j .reloc
+UEFI_SRCS := $(CORE_SRCS) $(wildcard src/platform/uefi/*.c) src/platform/freestanding/string.c
+UEFI_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_SRCS))
+UEFI_TEST_SRCS := $(wildcard tests/uefi/*.c) src/core/fmt.c src/platform/freestanding/string.c
+UEFI_TEST_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_TEST_SRCS))
+UEFI_MADT_SRCS := tests/uefi/fixture/madt.c
+UEFI_MADT_OBJS := $(patsubst %,$(BUILD)/uefi/%.o,$(UEFI_MADT_SRCS))
+UEFI_EFI := $(BUILD)/uefi/marrow.efi $(BUILD)/uefi/marrowldr.efi $(BUILD)/uefi/marrowtest.efi \
+	$(BUILD)/uefi/madt.efi
+
+
 .PHONY: fuzz fuzz-host fuzz-guest all deps kernel guests iso run test unit lint format clean \
-	windows bench linux linux-test-prereqs linux-e2e linux-guest
+	windows bench linux linux-test-prereqs linux-e2e linux-guest uefi test-uefi
 
 # The Linux module and its tools (docs/linux.md). marrow.ko is built by
 # Kbuild against Debian's linux-headers-amd64 (scripts/linux-build.sh);
@@ -216,6 +245,43 @@ $(BUILD)/windows/fixtures/bad_driver.exe: $(BUILD)/windows/fixtures/libbogus.a
 $(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDFLAGS := -Wl,--disable-reloc-section
 $(BUILD)/windows/fixtures/bad_driver.exe: FIX_LDLIBS := -L$(BUILD)/windows/fixtures -lbogus -lntoskrnl
 
+uefi: deps $(UEFI_EFI)
+
+$(BUILD)/uefi/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  EFICC   $<"
+	@$(CC) $(UEFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/uefi/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  EFIAS   $<"
+	@$(CC) $(UEFI_ASFLAGS) -c $< -o $@
+
+$(BUILD)/uefi/marrow.so: $(UEFI_OBJS) src/platform/uefi/uefi.lds
+	@echo "  EFILD   $@"
+	@$(LD) $(UEFI_LDFLAGS) -o $@ $(UEFI_OBJS) -L$(EFI_LIB) -lefi -lgnuefi
+
+$(BUILD)/uefi/marrowtest.so: $(UEFI_TEST_OBJS) src/platform/uefi/uefi.lds
+	@echo "  EFILD   $@"
+	@$(LD) $(UEFI_LDFLAGS) -o $@ $(UEFI_TEST_OBJS) -L$(EFI_LIB) -lefi -lgnuefi
+
+$(BUILD)/uefi/madt.so: $(UEFI_MADT_OBJS) src/platform/uefi/uefi.lds
+	@echo "  EFILD   $@"
+	@$(LD) $(UEFI_LDFLAGS) -o $@ $(UEFI_MADT_OBJS) -L$(EFI_LIB) -lefi -lgnuefi
+
+$(BUILD)/uefi/madt.efi: $(BUILD)/uefi/madt.so
+	@objcopy $(UEFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
+# Subsystems (PE/COFF): 10 application, 11 boot-services driver.
+$(BUILD)/uefi/marrow.efi: $(BUILD)/uefi/marrow.so
+	@objcopy $(UEFI_SECTIONS) --target efi-bsdrv-x86_64 --subsystem=11 $< $@
+
+$(BUILD)/uefi/marrowldr.efi: $(BUILD)/uefi/marrow.so
+	@objcopy $(UEFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
+$(BUILD)/uefi/marrowtest.efi: $(BUILD)/uefi/marrowtest.so
+	@objcopy $(UEFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
 # GUEST=FILE: marrow starts first and boots FILE (a multiboot or multiboot2
 # kernel, or a Linux bzImage) as its guest, with GUEST_ARGS as its command
 # line and GUEST_MODULES as its modules (a Linux initrd). Bochs then ignores
@@ -275,15 +341,20 @@ linux-e2e: deps linux-test-prereqs
 
 # Everything: unit tests, the Windows build's checks, a bounded run of every
 # fuzzer, the guest suites on the model x CPU-count matrix, the boot-time
-# guests, Linux end to end (marrow.ko, and Linux as marrow's boot-time
-# guest), the runners' own end-to-end checks. One closing line: N passed,
-# N failed.
-test: deps kernel guests windows $(UNIT_BINS) $(FUZZ_BINS) \
+# guests, UEFI in Bochs with OVMF, Linux end to end (marrow.ko, and Linux as
+# marrow's boot-time guest), the runners' own end-to-end checks. One
+# closing line: N passed, N failed.
+test: deps kernel guests windows uefi $(UNIT_BINS) $(FUZZ_BINS) \
 		$(if $(MARROW_SKIP_LINUX),,linux-test-prereqs linux-guest)
 	@$(PYTHON) tests/run_all.py --build $(BUILD) --kernel $(KERNEL) --windows $(BUILD) \
 		--fuzz $(BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --fuzz-targets "$(FUZZ_TARGETS)" \
-		--guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" \
+		--uefi $(BUILD) --guest-tests "$(if $(GUEST_TESTS),$(GUEST_TESTS),all)" \
 		$(if $(MARROW_SKIP_LINUX),,--linux $(LINUX_BUILD)) $(UNIT_BINS)
+
+# The UEFI layer alone (OVMF in Bochs: marrowtest.efi, Linux booted by
+# marrowldr.efi).
+test-uefi: deps uefi
+	@$(PYTHON) tests/run_all.py --build $(BUILD) --uefi $(BUILD) --only uefi
 
 # Instruction counts per exit and per CPU model, into docs/benchmarks.md.
 # With the Linux workloads (bench/linux) unless MARROW_SKIP_LINUX is set.
@@ -312,4 +383,5 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(KERNEL_OBJS:.o=.d) $(UNIT_LIB_OBJS:.o=.d) $(UNIT_BINS:=.d) $(WIN_OBJS:.o=.d) \
+	$(UEFI_OBJS:.o=.d) $(UEFI_TEST_OBJS:.o=.d) $(UEFI_MADT_OBJS:.o=.d) \
 	$(MARROWCTL_OBJS:.o=.d) $(MWTEST).d

@@ -10,7 +10,7 @@ packages=(
 	libcmocka-dev pkg-config
 	clang-format cppcheck
 	gcc-mingw-w64-x86-64 grub-efi-amd64-bin
-	linux-headers-amd64 busybox-static cpio
+	gnu-efi ovmf linux-headers-amd64 busybox-static cpio
 	# Host fuzzing (mk/fuzz.mk): clang with libFuzzer and the sanitizer
 	# runtimes, llvm-cov/llvm-profdata, and libLLVM's disassembler.
 	clang-14 libclang-rt-14-dev llvm-14 llvm-14-dev

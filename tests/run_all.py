@@ -13,18 +13,21 @@
    CPUID and the memory map (tests/e2e/linux_boot/init).
 5. e2e: the runners themselves: a broken suite, a hang, a crash and a panic
    are each reported as what they are, and Bochs opens no network socket.
-6. windows: the driver and marrowctl.exe that `make windows` built, checked
+6. uefi: marrow.efi in Bochs with OVMF: the test application's TAP as its
+   guest, marrowldr.efi's refusals, and Debian's kernel booted under it
+   (tests/e2e/uefi.py).
+7. windows: the driver and marrowctl.exe that `make windows` built, checked
    as PE images (tests/e2e/windows/pecheck.py), every check also shown to
    reject a bad image; cppcheck of the Windows layer's pure sources (which
    `make lint` skips with the rest of src/platform/windows).
-7. fuzz: each libFuzzer harness of tests/fuzz for a few seconds, its
+8. fuzz: each libFuzzer harness of tests/fuzz for a few seconds, its
    committed corpus (seeds and every input that once failed) replayed
    first (tests/fuzz/run.py; `make fuzz` is the long run).
-8. linux: Debian's own kernel booted in Bochs (corei7_skylake_x, 1 and 2
+9. linux: Debian's own kernel booted in Bochs (corei7_skylake_x, 1 and 2
    CPUs) runs tests/e2e/linux/init.sh: marrow.ko loaded, marrowctl used,
    the kernel kept running, unloaded, loaded again (docs/linux.md); and
    marrowctl's answers on this host, where no marrow runs.
-Layers 4 and 8 use the same image and initramfs builder
+Layers 4 and 9 use the same image and initramfs builder
 (scripts/linux-image.sh, scripts/linux-initramfs.sh) from --linux DIR.
 
 MARROW_MATRIX="model:cpus[:MiB],..." narrows the matrix for a quick local run;
@@ -246,6 +249,63 @@ def start_e2e(build, kernel):
     return finish
 
 
+# UEFI: OVMF in Bochs. Debian's kernel boots there only on skylake_x
+# (../shared/BOCHS.md).
+UEFI_GUEST_MATRIX = [("corei7_skylake_x", 1), ("corei7_skylake_x", 2), ("tigerlake", 4)]
+UEFI_LINUX_MATRIX = [("corei7_skylake_x", 1), ("corei7_skylake_x", 2)]
+
+
+def start_uefi(build):
+    sys.path.insert(0, os.path.join(HERE, "e2e"))
+    import uefi  # noqa: E402
+    disk = uefi.guest_disk(build)
+    guests = [(model, cpus, POOL.submit(uefi.boot, build, disk, model, cpus, f"{model}-{cpus}",
+                                        timeout=240))
+              for model, cpus in UEFI_GUEST_MATRIX]
+    disk = uefi.linux_disk(build)
+    linuxes = [(model, cpus, POOL.submit(uefi.boot, build, disk, model, cpus,
+                                         f"linux-{model}-{cpus}", timeout=480, memory=256))
+               for model, cpus in UEFI_LINUX_MATRIX]
+
+    def finish(tally, runs):
+        for model, cpus, future in guests:
+            r = future.result()
+            name = f"uefi/{model}/x{cpus}"
+            runs.append((name, r))
+            results = tally_guest_run(tally, name, r)
+            tally.record("marrow: usage: marrowldr.efi" in r.serial and
+                         "nothing was changed (no loader given)" in r.serial,
+                         f"{name}/marrowldr_without_a_loader_changes_nothing",
+                         bochs.describe_failure(r))
+            tally.record("cannot load \\no\\such\\loader.efi" in r.serial,
+                         f"{name}/marrowldr_with_a_missing_loader_changes_nothing",
+                         bochs.describe_failure(r))
+            tally.record(f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
+                         f"{name}/marrow_efi_loads_on_every_cpu", bochs.describe_failure(r))
+            print(f"{name.replace('/', ' ')}: {sum(t.ok for t in results)} passed, "
+                  f"{sum(not t.ok for t in results)} failed, {r.status} in {r.seconds:.1f} s")
+        for model, cpus, future in linuxes:
+            r = future.result()
+            name = f"uefi/linux/{model}/x{cpus}"
+            runs.append((name, r))
+            checks = {
+                "boots_to_init_under_marrow": r.complete and "init: reached /init" in r.serial,
+                "every_cpu_virtualized_before_the_kernel":
+                    f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
+                "cpuid_shows_no_vmx": "init: vmx flags 0" in r.serial,
+                "nproc_equals_the_cpu_count": f"init: nproc {cpus}" in r.serial,
+            }
+            for check, ok in checks.items():
+                tally.record(ok, f"{name}/{check}", bochs.describe_failure(r))
+            print(f"{name.replace('/', ' ')}: {sum(checks.values())} passed, "
+                  f"{len(checks) - sum(checks.values())} failed, {r.status} in {r.seconds:.1f} s")
+    return finish
+
+
+# marrow as a boot-time hypervisor (docs/boot.md): the multiboot and the
+# multiboot2 builds of the bare-metal kernel booted by marrow as its guest,
+# running the suites that make sense without VMX and the boot-time guest's
+# own (bootguest), bringing up every CPU themselves.
 BOOT_MATRIX = [("guest-mb2.elf", "corei7_skylake_x", 4), ("guest-mb1.elf", "corei7_icelake_u", 4),
                ("guest-mb2.elf", "tigerlake", 1)]
 BOOT_SUITES = "smp,alloc,trap,bootguest"
@@ -489,8 +549,11 @@ def main():
                     help="run the fuzzers built under BUILD/fuzz (mk/fuzz.mk)")
     ap.add_argument("--fuzz-seconds", type=int, default=4, help="per fuzz target")
     ap.add_argument("--fuzz-targets", default="", help="space-separated fuzz targets")
-    ap.add_argument("--only", choices=("unit", "guest", "boot", "linux-boot", "e2e", "windows",
-                                       "fuzz", "linux"))
+    ap.add_argument("--uefi", metavar="BUILD",
+                    help="run the UEFI layer with BUILD/uefi's images (make uefi)")
+    ap.add_argument("--only",
+                    choices=("unit", "guest", "boot", "linux-boot", "e2e", "windows", "fuzz",
+                             "linux", "uefi"))
     ap.add_argument("--linux", metavar="DIR",
                     help="the Linux layers' files (make linux-test-prereqs linux-guest): "
                          "marrow.ko, marrowctl, mwtest, Debian's image, the boot-guest initramfs")
@@ -509,6 +572,8 @@ def main():
         ap.error("--fuzz and --fuzz-targets are needed for the fuzz layer")
     if args.only in (None, "guest", "boot", "linux-boot", "e2e") and not args.kernel:
         ap.error("--kernel is needed for the guest, boot, linux-boot and e2e layers")
+    if args.only == "uefi" and not args.uefi:
+        ap.error("--uefi is needed for the uefi layer")
     if args.only in ("linux", "linux-boot") and not args.linux:
         ap.error(f"--only {args.only} needs --linux DIR")
     # The longest runs first, so that they overlap everything else.
@@ -517,6 +582,8 @@ def main():
         finishers.append(start_linux(args.build, args.linux))
     if args.only in (None, "linux-boot") and args.linux:
         finishers.append(start_linux_boot(args.build, args.kernel, args.linux))
+    if args.only in (None, "uefi") and args.uefi:
+        finishers.append(start_uefi(args.uefi))
     if args.only in (None, "guest"):
         finishers.append(start_guest(args.build, args.kernel, args.guest_tests))
     if args.only in (None, "boot"):

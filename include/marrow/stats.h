@@ -23,6 +23,12 @@ struct mw_cpu_stats {
 	uint64_t ept_tables[5];
 	uint64_t ept_pool_free;
 	uint64_t ept_violations; /* passed to the registered handler */
+	/* With emulated INITs (mw_config.emulate_init, core/boot_apic.h):
+	 * the guest's local APIC writes marrow carried out (xAPIC page
+	 * stores, x2APIC ICR writes), and the INITs this CPU took, emulated.
+	 * The SIPIs that follow are real: exits[4] counts them. */
+	uint64_t apic_writes_emulated;
+	uint64_t inits_emulated;
 };
 
 #endif

@@ -16,6 +16,7 @@
 #define MSR_X2APIC_ICR 0x830
 #define EPT_QUAL_WRITE (1u << 1)
 #define DFR_RESERVED_ONES 0x0fffffffu
+#define ICR_DELIVERY_PENDING (1u << 12)
 /* Waiting for NMIs in flight: a bound, never a hang (an NMI takes a few
  * hundred instructions to arrive). */
 #define DRAIN_POLLS 1000000
@@ -27,7 +28,7 @@ uint64_t boot_apic_page(void)
 	return base & APIC_BASE_ADDR_MASK;
 }
 
-void boot_apic_handoff(struct vcpu *v)
+void boot_apic_track(struct vcpu *v)
 {
 	bool x2 = apic_root_x2apic();
 	v->apic_ldr = apic_root_read(APIC_REG_LDR);
@@ -82,6 +83,7 @@ void boot_apic_apply_init(struct exit_ctx *c)
 	drain_kicks(v);
 	__atomic_store_n(&v->init_pending, 0, __ATOMIC_RELEASE);
 	boot_apic_init_cpu(c);
+	v->stats.inits_emulated++;
 	root_log(v, MW_LOG_INFO, "INIT: cpu %u waits for SIPI", v->index);
 }
 
@@ -102,16 +104,74 @@ static void request_init(struct vcpu *self, struct vcpu *t)
 	__atomic_fetch_sub(&t->init_kicks, 1, __ATOMIC_RELEASE);
 }
 
+/* An INIT takes effect before the sender's next instruction on hardware;
+ * here on the target's next exit. The sender waits for it (bounded), so
+ * that a SIPI it sends soon after cannot reach a target that does not wait
+ * for one yet, which would drop it (SDM 3A 10.4.4). */
+static void wait_for_init(struct vcpu *self, const struct vcpu *t)
+{
+	for (unsigned n = 0; n < DRAIN_POLLS; n++) {
+		if (__atomic_load_n(&t->waiting_sipi, __ATOMIC_ACQUIRE))
+			return;
+		cpu_pause();
+	}
+	root_log(self, MW_LOG_WARN, "INIT: cpu %u not waiting for SIPI after %u polls", t->index,
+		 DRAIN_POLLS);
+}
+
+static bool reaches(const struct vcpu *self, const struct vcpu *t, uint64_t icr, bool x2apic)
+{
+	struct apic_target at = { t->apic_id, t->apic_ldr, t->apic_dfr };
+	return apic_ipi_reaches(icr, x2apic, self->apic_id, &at);
+}
+
 static void emulate_init(struct vcpu *self, uint64_t icr, bool x2apic)
 {
 	if (icr_is_init_deassert(icr))
 		return;
+	for (unsigned i = 0; i < mw.cpu_count; i++)
+		if (reaches(self, mw.vcpus[i], icr, x2apic))
+			request_init(self, mw.vcpus[i]);
+	for (unsigned i = 0; i < mw.cpu_count; i++)
+		if (mw.vcpus[i] != self && reaches(self, mw.vcpus[i], icr, x2apic))
+			wait_for_init(self, mw.vcpus[i]);
+}
+
+/* A SIPI for several CPUs (a shorthand, a broadcast, a logical group) goes
+ * out as one physical-destination SIPI per CPU it reaches. Bochs 2.7 takes
+ * the SIPI VM exit of the first target in wait-for-SIPI from inside its
+ * broadcast loop and leaves that loop (the exit's longjmp), so the other
+ * targets never get it: with OVMF's broadcast INIT-SIPI-SIPI on 4 CPUs one
+ * AP stayed waiting for SIPI. One SIPI per target is what the broadcast
+ * means on hardware too (SDM 3A 11.6.1). The targets are marrow's CPUs. */
+static void sipi_each(const struct vcpu *self, uint64_t icr, bool x2apic)
+{
+	uint32_t low = (uint32_t)icr & ~(ICR_LOGICAL | (3u << 18));
+
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
-		struct vcpu *t = mw.vcpus[i];
-		struct apic_target at = { t->apic_id, t->apic_ldr, t->apic_dfr };
-		if (apic_ipi_reaches(icr, x2apic, self->apic_id, &at))
-			request_init(self, t);
+		const struct vcpu *t = mw.vcpus[i];
+		if (!reaches(self, t, icr, x2apic))
+			continue;
+		if (x2apic) {
+			root_wrmsr(MSR_X2APIC_ICR, ((uint64_t)t->apic_id << 32) | low);
+			continue;
+		}
+		for (unsigned n = 0;
+		     n < DRAIN_POLLS && (apic_root_read(APIC_REG_ICR_LOW) & ICR_DELIVERY_PENDING);
+		     n++)
+			cpu_pause();
+		apic_root_write(APIC_REG_ICR_HIGH, t->apic_id << 24);
+		apic_root_write(APIC_REG_ICR_LOW, low);
 	}
+	if (!x2apic)
+		apic_root_write(APIC_REG_ICR_HIGH, self->apic_icr_high);
+}
+
+static bool for_one_cpu(uint64_t icr, bool x2apic)
+{
+	uint32_t broadcast = x2apic ? 0xffffffffu : 0xffu;
+	uint32_t dest = x2apic ? (uint32_t)(icr >> 32) : (uint32_t)(icr >> 56);
+	return ICR_SHORTHAND(icr) == ICR_NO_SHORTHAND && !(icr & ICR_LOGICAL) && dest != broadcast;
 }
 
 /* Returns false when the real APIC refused the write (x2APIC: #GP). */
@@ -119,6 +179,10 @@ static bool icr_write(struct vcpu *self, uint64_t icr, bool x2apic)
 {
 	if (ICR_DELIVERY_MODE(icr) == ICR_INIT) {
 		emulate_init(self, icr, x2apic);
+		return true;
+	}
+	if (ICR_DELIVERY_MODE(icr) == ICR_STARTUP && !for_one_cpu(icr, x2apic)) {
+		sipi_each(self, icr, x2apic);
 		return true;
 	}
 	if (x2apic)
@@ -175,6 +239,7 @@ bool boot_apic_violation(struct exit_ctx *c, uint64_t gpa, uint64_t q)
 	if (e.insn.kind == MEM_XCHG)
 		emul_load(c, &e, apic_root_read(reg));
 	apic_register_write(c->v, reg, value);
+	c->v->stats.apic_writes_emulated++;
 	emul_skip(&e);
 	return true;
 }
@@ -186,6 +251,8 @@ bool boot_apic_wrmsr(struct exit_ctx *c, uint32_t msr, uint64_t value, enum exit
 		bool ok = apic_root_x2apic() && icr_write(c->v, value, true);
 		if (!ok)
 			inject_gp0(c);
+		else
+			c->v->stats.apic_writes_emulated++;
 		*action = ok ? EXIT_ADVANCE : EXIT_RESUME;
 		return true;
 	}

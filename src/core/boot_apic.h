@@ -1,4 +1,6 @@
-/* The local APIC of a boot-time guest (docs/boot.md, "INIT and SIPI").
+/* The local APIC of a guest that starts its own APs under marrow
+ * (mw_config.emulate_init): a boot-time guest (docs/boot.md, "INIT and
+ * SIPI") or an OS booted after marrow.efi (docs/uefi.md).
  *
  * INIT IPIs the guest sends are emulated, never delivered: Bochs 2.7 leaves
  * an INIT pending after the VM exit it causes, so a CPU that took one exits
@@ -20,11 +22,13 @@
 
 #include "vmx/exit.h"
 
-/* At handoff, on the CPU handing off: the guest-physical page of its
- * APIC (to be made read-only), and the shadows of the registers marrow
- * follows, from the APIC as it is now. */
+/* The guest-physical page of the calling CPU's APIC (read-only in every
+ * EPT while INITs are emulated: marrow.c). */
 uint64_t boot_apic_page(void);
-void boot_apic_handoff(struct vcpu *v);
+/* On the CPU concerned, before its guest runs (launch) and at a boot-time
+ * handoff: the shadows of the registers marrow follows, from the APIC as
+ * it is now. */
+void boot_apic_track(struct vcpu *v);
 
 /* The MSR-bitmap bits: writes to the x2APIC ICR and to IA32_APIC_BASE. */
 void boot_apic_msr_intercepts(uint8_t *bitmap);

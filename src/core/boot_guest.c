@@ -81,17 +81,12 @@ enum mw_status mw_boot_start(const struct mw_boot_entry *e, struct mw_error *err
 static enum mw_status hide_marrow(struct vcpu *v)
 {
 	const struct mw_boot_config *b = mw.cfg.boot;
-	uint64_t apic = boot_apic_page();
 
+	/* (The APIC page is read-only since the EPT was built, when INITs
+	 * are emulated: marrow.c.) */
 	for (unsigned i = 0; i < b->hidden_count; i++) {
 		const struct mw_phys_range *r = &b->hidden[i];
 		enum mw_status s = ept_set_rights(v->ept, r->base, r->end - r->base, EPT_RWX);
-		if (s != MW_OK)
-			return s;
-	}
-	/* The APIC page read-only: writes to it are emulated (boot_apic.h). */
-	if (!b->native_init) {
-		enum mw_status s = ept_set_rights(v->ept, apic, 4096, EPT_READ | EPT_EXEC);
 		if (s != MW_OK)
 			return s;
 	}
@@ -157,7 +152,7 @@ enum exit_action boot_handoff(struct exit_ctx *c, uint64_t op, uint64_t entry_gv
 		return EXIT_ADVANCE;
 	}
 	c->v->handed_off = true;
-	boot_apic_handoff(c->v);
+	boot_apic_track(c->v);
 	if (op == BOOT_OP_PARK)
 		park(c);
 	else

@@ -31,10 +31,6 @@ struct mw_boot_config {
 	 * regions, EPT tables, everything it allocated. */
 	struct mw_phys_range hidden[MW_BOOT_MAX_HIDDEN];
 	unsigned hidden_count;
-	/* Let the guest's INIT IPIs reach the CPUs, handled as INIT VM exits
-	 * (exit_init_sipi.c), instead of emulating them (boot_apic.h). Right
-	 * on hardware; on Bochs 2.7 an AP that takes one never runs again. */
-	bool native_init;
 };
 
 /* The boot CPU's start: segments and entry point, and the GPRs the boot

@@ -58,8 +58,3 @@ bool boot_hidden_violation(struct exit_ctx *c, uint64_t gpa, uint64_t q)
 	emul_skip(&e);
 	return true;
 }
-
-bool boot_ept_violation(struct exit_ctx *c, uint64_t gpa, uint64_t q)
-{
-	return boot_apic_violation(c, gpa, q) || boot_hidden_violation(c, gpa, q);
-}

@@ -19,7 +19,4 @@
  * not marrow's. Does not return when the access cannot be answered. */
 bool boot_hidden_violation(struct exit_ctx *c, uint64_t gpa, uint64_t qualification);
 
-/* Both boot-time handlers, in order: the APIC page, marrow's memory. */
-bool boot_ept_violation(struct exit_ctx *c, uint64_t gpa, uint64_t qualification);
-
 #endif

@@ -67,9 +67,10 @@ static enum mw_status map_physical(struct host_pt *h)
 }
 
 /* On failure, host_pt_free() returns what was allocated. */
-enum mw_status host_pt_build(struct host_pt *h)
+enum mw_status host_pt_build(struct host_pt *h, uint64_t source_pa)
 {
-	const uint64_t *current = platform_phys_to_virt(read_cr3() & PTE_ADDR_MASK);
+	uint64_t root = source_pa ? source_pa : read_cr3();
+	const uint64_t *current = platform_phys_to_virt(root & PTE_ADDR_MASK);
 	uint64_t start = platform_kernel_va_start();
 
 	memset(h, 0, sizeof(*h));

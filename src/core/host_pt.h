@@ -27,7 +27,9 @@ struct host_pt {
 	} ram[HOST_PT_MAX_RAM_RANGES];
 };
 
-enum mw_status host_pt_build(struct host_pt *h);
+/* Copies the kernel-half PML4 entries of the page table at source_pa (0:
+ * the current CR3) and adds the physical map. */
+enum mw_status host_pt_build(struct host_pt *h, uint64_t source_pa);
 void host_pt_free(struct host_pt *h);
 /* Root-safe: the host virtual address of [pa, pa+len), or NULL unless the
  * whole range is RAM the physical map covers. */

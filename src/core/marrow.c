@@ -198,6 +198,9 @@ static enum mw_status build_ept(struct vcpu *v)
 	if (!v->ept)
 		return MW_ERR_NO_MEMORY;
 	enum mw_status s = ept_build(v->ept, &p, &ept_pages);
+	/* Guest writes to the local APIC exit, to be emulated (boot_apic.h). */
+	if (s == MW_OK && mw.cfg.emulate_init)
+		s = ept_set_rights(v->ept, boot_apic_page(), 4096, EPT_READ | EPT_EXEC);
 	if (s != MW_OK) {
 		platform_free_pages(v->ept, EPT_STRUCT_PAGES);
 		v->ept = NULL;
@@ -303,7 +306,7 @@ static struct vcpu *alloc_vcpu(unsigned i)
  * before any CPU enters VMX operation: root mode never allocates. */
 static enum mw_status allocate_all(struct mw_error *err)
 {
-	enum mw_status s = host_pt_build(&host_pt);
+	enum mw_status s = host_pt_build(&host_pt, mw.cfg.host_pt_source);
 	if (s != MW_OK) {
 		mw_error_set(err, s, -1, MW_STEP_ALLOC, "host page table");
 		return s;
@@ -323,7 +326,7 @@ static enum mw_status allocate_all(struct mw_error *err)
 		return err->status;
 	}
 	msr_bitmap_build(mw.msr_bitmap);
-	if (mw.cfg.boot && !mw.cfg.boot->native_init)
+	if (mw.cfg.emulate_init)
 		boot_apic_msr_intercepts(mw.msr_bitmap);
 	/* In xAPIC mode root mode reaches the ICR through this mapping (NMIs
 	 * for MW_HC_DEVIRTUALIZE_ALL); x2APIC mode needs none. */
@@ -336,6 +339,16 @@ static enum mw_status allocate_all(struct mw_error *err)
 		}
 	}
 	mw.msr_bitmap_pa = platform_virt_to_phys(mw.msr_bitmap);
+	/* After an emulated INIT the guest waits for its SIPI and starts in
+	 * real mode: the wait-for-SIPI activity state (IA32_VMX_MISC bit 8,
+	 * SDM 3C A.6) and unrestricted guest. */
+	if (mw.cfg.emulate_init &&
+	    (!mw.ctl.unrestricted_guest || !(mw.caps.misc & VMX_MISC_ACTIVITY_WAIT_SIPI))) {
+		mw_error_set(err, MW_ERR_UNSUPPORTED, -1, MW_STEP_ALLOC,
+			     "emulated INIT needs unrestricted guest and the wait-for-SIPI "
+			     "activity state");
+		return err->status;
+	}
 	for (unsigned i = 0; i < mw.cpu_count; i++) {
 		if (mw.cfg.fault_cpu == (int)i && mw.cfg.fault_step == MW_STEP_ALLOC) {
 			mw_error_set(err, MW_ERR_INJECTED, (int)i, MW_STEP_ALLOC, NULL);

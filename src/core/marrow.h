@@ -38,6 +38,16 @@ struct mw_config {
 	 * when it dealt with it and the guest resumes, false for marrow's fatal
 	 * diagnostic. NULL: every violation is fatal. */
 	bool (*ept_violation_handler)(struct vcpu *v, uint64_t gpa, uint64_t qualification);
+	/* The page table whose kernel-half mappings root mode copies
+	 * (physical address of its PML4); 0: the current CR3. A platform whose
+	 * own tables do not outlive it gives one it owns (UEFI: the firmware's
+	 * tables are boot-services memory the OS reuses). */
+	uint64_t host_pt_source;
+	/* The INIT IPIs the guest sends are emulated, never delivered
+	 * (core/boot_apic.h): its local APIC page is read-only in EPT and its
+	 * x2APIC ICR writes exit. For a guest that starts its APs under
+	 * marrow (a boot-time guest, an OS booted after UEFI marrow.efi). */
+	bool emulate_init;
 	/* Root-mode fatal diagnostics also go to this 16550 port (0: off). */
 	uint16_t debug_port;
 	/* Called in root mode after a fatal diagnostic (root-safe; may not

@@ -4,6 +4,7 @@
 
 #include "arch/x86/cpu_bits.h"
 #include "arch/x86/intrin.h"
+#include "core/boot_apic.h"
 #include "core/compiler.h"
 #include "core/fault.h"
 #include "core/fmt.h"
@@ -146,6 +147,8 @@ void vcpu_launch(struct vcpu *v)
 	mw_error_set(err, MW_OK, (int)v->index, MW_STEP_NONE, NULL);
 	v->vmx_points = 0;
 	v->apic_id = lapic_current_id();
+	if (mw.cfg.emulate_init)
+		boot_apic_track(v);
 	/* The assembly CPUID path knows nothing of the identification
 	 * leaves: with them on, every CPUID goes to the C handler. */
 	v->fast_path = !mw.cfg.cpuid_identify;

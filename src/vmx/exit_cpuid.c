@@ -36,8 +36,6 @@ static bool identify(uint32_t leaf, struct cpuid_regs *r)
  * (leaf 1 ECX[27]) and OSPKE (leaf 7 subleaf 0 ECX[4]) (SDM 2A CPUID).
  * Executed in root mode, it reports root mode's CR4: the guest's goes in
  * instead (a boot-time guest's CR4 is its own from its first instruction). */
-#define CPUID_7_ECX_PKU (1u << 3)
-#define CPUID_7_ECX_OSPKE (1u << 4)
 
 static void os_enables(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 {

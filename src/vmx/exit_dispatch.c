@@ -172,8 +172,8 @@ MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f)
 		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY_INFO,
 			   vmcs_read(VMCS_GUEST_INTERRUPTIBILITY_INFO) &
 				   ~(uint64_t)INTERRUPTIBILITY_SMI);
-	/* A boot-time guest's INIT, emulated for this CPU (core/boot_apic.h). */
-	if (mw.cfg.boot)
+	/* An INIT emulated for this CPU (core/boot_apic.h). */
+	if (mw.cfg.emulate_init)
 		boot_apic_apply_init(&c);
 	deliver_pending_nmis(v);
 	return true;

@@ -2,6 +2,7 @@
  * the configuration registers (hooks); one nobody handles, and every
  * misconfiguration, stops with a full diagnostic: the guest-physical and
  * linear addresses, the qualification decoded, the entry at each level. */
+#include "core/boot_apic.h"
 #include "core/boot_hidden.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
@@ -37,12 +38,13 @@ enum exit_action handle_ept_violation(struct exit_ctx *c)
 	uint64_t q = exit_qualification();
 
 	bool handled = split_on_violation(c->v, gpa, q);
-	if (!handled && mw.cfg.boot) {
-		/* A boot-time guest's APIC page or marrow's own memory: the
-		 * access is emulated, RIP already moved (core/boot_hidden.h). */
-		if (boot_ept_violation(c, gpa, q))
-			return EXIT_RESUME;
-	}
+	/* A write to the local APIC page, when INITs are emulated, or a
+	 * boot-time guest's access to marrow's own memory: emulated, RIP
+	 * already moved (core/boot_apic.h, core/boot_hidden.h). */
+	if (!handled && mw.cfg.emulate_init && boot_apic_violation(c, gpa, q))
+		return EXIT_RESUME;
+	if (!handled && mw.cfg.boot && boot_hidden_violation(c, gpa, q))
+		return EXIT_RESUME;
 	if (!handled && mw.cfg.ept_violation_handler)
 		handled = mw.cfg.ept_violation_handler(c->v, gpa, q);
 	if (handled) {

@@ -105,7 +105,7 @@ enum exit_action handle_wrmsr(struct exit_ctx *c)
 	uint64_t value = ((c->regs->rdx & 0xffffffffull) << 32) | (c->regs->rax & 0xffffffffull);
 
 	enum exit_action boot_action;
-	if (mw.cfg.boot && boot_apic_wrmsr(c, msr, value, &boot_action))
+	if (mw.cfg.emulate_init && boot_apic_wrmsr(c, msr, value, &boot_action))
 		return boot_action; /* the x2APIC ICR, IA32_APIC_BASE */
 	/* FEATURE_CONTROL is locked (writes #GP, SDM 3C 24.7); the VMX
 	 * capability MSRs are read-only and, here, absent. */

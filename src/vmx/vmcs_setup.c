@@ -174,7 +174,14 @@ static void host_state(struct vmcs_writer *w, const struct vcpu *v)
 
 	put(w, VMCS_HOST_CR0, read_cr0());
 	put(w, VMCS_HOST_CR3, mw.host_cr3);
-	put(w, VMCS_HOST_CR4, read_cr4());
+	/* Root mode executes XSETBV for the guest (exit_instr.c), which
+	 * needs CR4.OSXSAVE; a guest that enables XSAVE only after launch (an
+	 * OS booted under marrow: the firmware runs without it) would
+	 * otherwise see its XSETBV fail. */
+	uint64_t host_cr4 = read_cr4();
+	if (cpuid(1).ecx & CPUID_1_ECX_XSAVE)
+		host_cr4 |= CR4_OSXSAVE;
+	put(w, VMCS_HOST_CR4, host_cr4);
 	/* Host selectors must have RPL 0 and TI 0 (SDM 3C 27.2.3); data
 	 * selectors may be null in 64-bit mode, and FS/GS bases come from
 	 * their own fields. */

@@ -35,6 +35,9 @@ class Config:
     rom: str = BIOS
     stream: bool = False
     extra_cpu: str = ""
+    # A raw disk image (UEFI runs: a FAT volume OVMF boots from) instead
+    # of the ISO.
+    disk: str = ""
 
 
 @dataclasses.dataclass
@@ -63,8 +66,10 @@ def bochsrc(cfg: Config) -> str:
         f"romimage: file={cfg.rom}",
         f"vgaromimage: file={VGABIOS}",
         "display_library: term",
-        "boot: cdrom",
-        f"ata0-master: type=cdrom, path={os.path.abspath(cfg.iso)}, status=inserted",
+        *(["boot: disk", f"ata0-master: type=disk, path={os.path.abspath(cfg.disk)}, mode=flat"]
+          if cfg.disk else
+          ["boot: cdrom",
+           f"ata0-master: type=cdrom, path={os.path.abspath(cfg.iso)}, status=inserted"]),
         "com1: enabled=1, mode=file, dev=serial.txt",
         "clock: sync=none, time0=946681200",
         cpu,
@@ -159,7 +164,10 @@ def run(cfg: Config) -> Result:
     dbg_path = os.path.join(cfg.workdir, "debugger.rc")
     serial_path = os.path.join(cfg.workdir, "serial.txt")
     log_path = os.path.join(cfg.workdir, "bochs.log")
-    for p in (serial_path, log_path):
+    # Bochs locks a disk image while it runs; a run that was killed leaves
+    # the lock behind.
+    stale = [cfg.disk + ".lock"] if cfg.disk else []
+    for p in (serial_path, log_path, *stale):
         if os.path.exists(p):
             os.unlink(p)
     with open(rc_path, "w") as f:

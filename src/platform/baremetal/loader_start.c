@@ -36,7 +36,7 @@ __attribute__((noreturn)) static void refuse_err(const char *what, const struct 
 	refuse(what, text);
 }
 
-static void print_plan(const struct loader_plan *p)
+static void print_plan(const struct loader_plan *p, bool emulate_init)
 {
 	kprintf("marrow: load: %s kernel, %zu bytes, command line \"%s\", %zu module(s)\n",
 		guest_kind_name(p->img.kind), p->kernel_len, p->cmdline, p->module_count);
@@ -47,7 +47,7 @@ static void print_plan(const struct loader_plan *p)
 			(unsigned long long)s->file_size);
 	}
 	kprintf("marrow: load: entry %x; INIT IPIs %s\n", p->entry.state.eip,
-		p->boot.native_init ? "delivered (init=native)" : "emulated");
+		emulate_init ? "emulated" : "delivered (init=native)");
 	for (unsigned i = 0; i < p->boot.hidden_count; i++)
 		kprintf("marrow: reserved %016llx-%016llx (marrow)\n",
 			(unsigned long long)p->boot.hidden[i].base,
@@ -111,11 +111,14 @@ void loader_run(const struct mb2_info *mbi, const struct mw_phys_range *arena)
 
 	if (!loader_plan(&plan, mbi, arena))
 		refuse("the guest kernel", plan.err.text);
-	plan.boot.native_init = cmdline_has(mbi->cmdline, "init=native");
-	print_plan(&plan);
+	bool emulate_init = !cmdline_has(mbi->cmdline, "init=native");
+	print_plan(&plan, emulate_init);
 
 	bm_marrow_config(&cfg);
 	cfg.boot = &plan.boot;
+	/* Right on hardware either way; on Bochs 2.7 an AP that takes a real
+	 * INIT never runs again (boot_apic.h). */
+	cfg.emulate_init = emulate_init;
 	if (mw_virtualize_all(&cfg, &err) != MW_OK)
 		refuse_err("virtualizing", &err);
 	if (mw_boot_check(&err) != MW_OK)
