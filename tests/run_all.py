@@ -282,6 +282,14 @@ def start_uefi(build):
                          bochs.describe_failure(r))
             tally.record(f"marrow: {cpus} of {cpus} CPUs virtualized" in r.serial,
                          f"{name}/marrow_efi_loads_on_every_cpu", bochs.describe_failure(r))
+            # The seal hid exactly what marrowldr.efi (the last load) kept.
+            kept = re.findall(r"(\d+) KiB of memory kept from the OS", r.serial)
+            sealed = re.search(r"# sealed: \d+ pages \((\d+) KiB\)", r.serial)
+            tally.record(bool(kept and sealed and kept[-1] == sealed.group(1)),
+                         f"{name}/seal_hides_exactly_what_marrow_kept",
+                         f"  kept {kept[-1] if kept else None} KiB, sealed "
+                         f"{sealed.group(1) if sealed else None} KiB\n" +
+                         bochs.describe_failure(r))
             print(f"{name.replace('/', ' ')}: {sum(t.ok for t in results)} passed, "
                   f"{sum(not t.ok for t in results)} failed, {r.status} in {r.seconds:.1f} s")
         for model, cpus, future in linuxes:

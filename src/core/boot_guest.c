@@ -4,6 +4,7 @@
 #include "core/boot_apic.h"
 #include "core/hypercall.h"
 #include "core/marrow.h"
+#include "core/seal.h"
 #include "core/vcpu_launch.h"
 #include "ept/ept.h"
 #include "marrow/hypercall.h"
@@ -42,6 +43,12 @@ enum mw_status mw_boot_check(struct mw_error *err)
 			return err->status;
 		}
 	}
+	/* The same ranges are what every handoff hides (core/seal.h). */
+	if (mw_hide_ranges(b->hidden, b->hidden_count) != MW_OK) {
+		mw_error_set(err, MW_ERR_BAD_CONFIG, -1, MW_STEP_NONE,
+			     "marrow's memory cannot be hidden any more");
+		return err->status;
+	}
 	return MW_OK;
 }
 
@@ -75,27 +82,13 @@ enum mw_status mw_boot_start(const struct mw_boot_entry *e, struct mw_error *err
 
 /* ---- root mode ---- */
 
-/* marrow's memory leaves this CPU's guest-physical space, all of it or
- * none: every split first (rights unchanged), then the rights, which
- * cannot fail once nothing is left to split. */
+/* marrow's memory leaves this CPU's guest-physical space (core/seal.h). */
 static enum mw_status hide_marrow(struct vcpu *v)
 {
-	const struct mw_boot_config *b = mw.cfg.boot;
-
-	/* (The APIC page is read-only since the EPT was built, when INITs
-	 * are emulated: marrow.c.) */
-	for (unsigned i = 0; i < b->hidden_count; i++) {
-		const struct mw_phys_range *r = &b->hidden[i];
-		enum mw_status s = ept_set_rights(v->ept, r->base, r->end - r->base, EPT_RWX);
-		if (s != MW_OK)
-			return s;
-	}
-	for (unsigned i = 0; i < b->hidden_count; i++) {
-		const struct mw_phys_range *r = &b->hidden[i];
-		ept_set_rights(v->ept, r->base, r->end - r->base, 0);
-	}
-	vcpu_ept_flush(v);
-	return MW_OK;
+	enum mw_status s = seal_hide_in(v);
+	if (s == MW_OK)
+		vcpu_ept_flush(v);
+	return s;
 }
 
 static enum mw_status check_handoff(struct exit_ctx *c, uint64_t op, uint64_t gva,

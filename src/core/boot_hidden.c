@@ -1,24 +1,15 @@
 #include "boot_hidden.h"
 
 #include "core/boot_apic.h"
-#include "core/boot_guest.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
+#include "core/seal.h"
 #include "vmx/emulate.h"
 
 /* Exit qualification for EPT violations (SDM 3C 28.2.1, table 28-7). */
 #define QUAL_FETCH (1u << 2)
 #define QUAL_LINEAR_VALID (1u << 7)
 #define QUAL_TRANSLATION (1u << 8)
-
-static bool is_hidden(uint64_t gpa)
-{
-	const struct mw_boot_config *b = mw.cfg.boot;
-	for (unsigned i = 0; b && i < b->hidden_count; i++)
-		if (gpa >= b->hidden[i].base && gpa < b->hidden[i].end)
-			return true;
-	return false;
-}
 
 __attribute__((noreturn)) static void cannot_answer(struct exit_ctx *c, uint64_t gpa,
 						    const struct emul *e, const char *why)
@@ -38,7 +29,7 @@ bool boot_hidden_violation(struct exit_ctx *c, uint64_t gpa, uint64_t q)
 {
 	struct emul e = { 0 };
 
-	if (!is_hidden(gpa))
+	if (!seal_is_hidden(gpa))
 		return false;
 	c->v->stats.ept_violations++;
 	/* A walk of the guest's page tables met marrow's memory: the tables

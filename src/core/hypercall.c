@@ -9,6 +9,7 @@
 #include "core/marrow.h"
 #include "core/mw_string.h"
 #include "core/root_log.h"
+#include "core/seal.h"
 #include "core/vcpu_launch.h"
 #include "ept/ept.h"
 #include "hook/msr_hook.h"
@@ -254,6 +255,8 @@ static enum exit_action call(struct exit_ctx *c, uint64_t fn, uint64_t a1, uint6
 		return EXIT_ADVANCE_AND_LEAVE;
 	case MW_HC_BOOT_HANDOFF:
 		return boot_handoff(c, a1, a2);
+	case MW_HC_SEAL:
+		return seal_hypercall(c);
 	default:
 		s = MW_HC_ERR_UNKNOWN_FUNCTION;
 		break;
@@ -279,6 +282,15 @@ enum exit_action hypercall_dispatch(struct exit_ctx *c)
 		root_log(c->v, MW_LOG_WARN, "refused VMCALL at %llx (CPL %u%s)",
 			 (unsigned long long)vmcs_read(VMCS_GUEST_RIP), guest_cpl(),
 			 guest_cpl() == 0 ? ", wrong key" : "");
+		inject_ud(c);
+		return EXIT_RESUME;
+	}
+	/* After the UEFI seal (core/seal.h) only what neither shows nor
+	 * changes marrow, and the refusal is the same #UD. */
+	if (__atomic_load_n(&mw.memory_sealed, __ATOMIC_ACQUIRE) && !seal_allows(r->rax)) {
+		c->v->stats.hypercalls_refused++;
+		root_log(c->v, MW_LOG_WARN, "refused VMCALL %llu at %llx: marrow is sealed",
+			 (unsigned long long)r->rax, (unsigned long long)vmcs_read(VMCS_GUEST_RIP));
 		inject_ud(c);
 		return EXIT_RESUME;
 	}

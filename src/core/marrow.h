@@ -13,6 +13,7 @@
 #define MW_MAX_CPUS 64
 
 struct mw_boot_config;
+struct mw_phys_range;
 
 struct mw_config {
 	/* VMCALLs are honoured only with this key in RCX (and at CPL 0). */
@@ -87,6 +88,12 @@ struct marrow {
 	 * once the guest kernel runs (no hypercall is served after). */
 	volatile uint32_t boot_parked;
 	volatile bool sealed;
+	/* marrow's own memory (core/seal.h): the ranges every CPU's EPT maps
+	 * not present once hidden, and, set by MW_HC_SEAL (UEFI), hidden on
+	 * every CPU with only harmless hypercalls served. */
+	const struct mw_phys_range *hidden;
+	unsigned hidden_count;
+	volatile bool memory_sealed;
 	volatile bool active;
 	volatile bool leave_all; /* MW_HC_DEVIRTUALIZE_ALL in progress */
 };

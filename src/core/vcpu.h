@@ -80,6 +80,9 @@ struct vcpu {
 	volatile uint32_t pending_nmis;	 /* guest NMIs not yet delivered */
 	volatile uint32_t expected_nmis; /* NMIs marrow sent itself */
 	volatile bool leave_requested;	 /* devirtualize at the next exit */
+	/* Another CPU changed this one's EPT (core/seal.c): INVEPT at the
+	 * end of the next exit. */
+	volatile bool ept_flush_pending;
 	struct vcpu_step step;
 	uint8_t mtf_probe; /* enum mtf_probe: MW_HC_PROBE_MTF in progress */
 	/* Boot-time guest (core/boot_guest.h): this CPU's guest has been

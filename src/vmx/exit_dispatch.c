@@ -5,6 +5,7 @@
 #include "core/compiler.h"
 #include "core/marrow.h"
 #include "core/root_log.h"
+#include "core/seal.h"
 #include "exit.h"
 
 static const exit_handler_fn handlers[EXIT_REASON_MAX] = {
@@ -175,6 +176,8 @@ MW_ASM_ABI bool vmx_exit_handler(struct exit_frame *f)
 	/* An INIT emulated for this CPU (core/boot_apic.h). */
 	if (mw.cfg.emulate_init)
 		boot_apic_apply_init(&c);
+	/* A seal on another CPU hid marrow's memory in this one's EPT. */
+	seal_flush_if_asked(v);
 	deliver_pending_nmis(v);
 	return true;
 }

@@ -38,12 +38,13 @@ enum exit_action handle_ept_violation(struct exit_ctx *c)
 	uint64_t q = exit_qualification();
 
 	bool handled = split_on_violation(c->v, gpa, q);
-	/* A write to the local APIC page, when INITs are emulated, or a
-	 * boot-time guest's access to marrow's own memory: emulated, RIP
-	 * already moved (core/boot_apic.h, core/boot_hidden.h). */
+	/* A write to the local APIC page, when INITs are emulated, or an
+	 * access to marrow's own memory once hidden (a boot-time guest's, or
+	 * any after the UEFI seal): emulated, RIP already moved
+	 * (core/boot_apic.h, core/boot_hidden.h, core/seal.h). */
 	if (!handled && mw.cfg.emulate_init && boot_apic_violation(c, gpa, q))
 		return EXIT_RESUME;
-	if (!handled && mw.cfg.boot && boot_hidden_violation(c, gpa, q))
+	if (!handled && mw.hidden_count && boot_hidden_violation(c, gpa, q))
 		return EXIT_RESUME;
 	if (!handled && mw.cfg.ept_violation_handler)
 		handled = mw.cfg.ept_violation_handler(c->v, gpa, q);

@@ -4,7 +4,10 @@
    command lines (no loader; a loader that does not exist), each of which
    must be refused with nothing changed, then loads marrow.efi as a driver
    (`load`; its options from marrow.cfg) and runs marrowtest.efi, which
-   checks marrow from the guest and prints TAP.
+   checks marrow from the guest and prints TAP, ending with marrow leaving
+   every CPU; then marrowldr.efi virtualizes again and starts marrowtest.efi
+   as its loader (`seal`), which ends boot services and checks that marrow
+   hid its memory (the seal, docs/uefi.md) and prints the TAP plan.
 2. linux: marrowldr.efi boots Debian's kernel (its EFI stub) with a
    busybox initramfs whose /init reports the CPU count and VMX flags. A
    test fixture first installs the MADT that OVMF in Bochs lacks.
@@ -22,6 +25,9 @@ import bochs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEY = "6b65792d75656669"
+# marrowldr.efi's key in the seal part: another than marrow.efi's, so that
+# the copy of it the test finds in runtime memory is marrowldr.efi's.
+SEAL_KEY = "5365616c2d6b6579"
 ANSI = re.compile(r"\x1b\[[0-9;=?]*[a-zA-Z]")
 
 
@@ -52,7 +58,8 @@ def guest_disk(build):
                 "marrowldr.efi\n"
                 "marrowldr.efi \\no\\such\\loader.efi\n"
                 "load marrow.efi\n"
-                f"marrowtest.efi key={KEY}\n")
+                f"marrowtest.efi key={KEY} more\n"
+                f"marrowldr.efi key={SEAL_KEY} \\marrowtest.efi key={SEAL_KEY} seal\n")
     cfg = _text(os.path.join(d, "marrow.cfg"), f"key={KEY}\n")
     return _fat(os.path.join(d, "guest.img"),
                 {"marrow.efi": os.path.join(efi, "marrow.efi"),

@@ -18,6 +18,10 @@ struct ut_test {
 
 extern const struct ut_test ut_tests[];
 extern const unsigned ut_test_count;
+/* `seal` on the command line (marrowtest.efi run by marrowldr.efi): these
+ * run instead, numbered after ut_tests (suite_seal.c). */
+extern const struct ut_test ut_seal_tests[];
+extern const unsigned ut_seal_test_count;
 
 /* The key marrow.efi was loaded with (key= on both command lines). */
 extern uint64_t ut_key;
@@ -39,6 +43,14 @@ void ut_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 			ut_fail(__FILE__, __LINE__, "%s == %s: 0x%llx != 0x%llx", #a, #b, \
 				(unsigned long long)ut_a_, (unsigned long long)ut_b_);    \
 	} while (0)
+
+/* The firmware's memory map now, into map (size bytes; on return *size
+ * the bytes used, *desc_size a descriptor's size); false on an error. */
+bool ut_memory_map(void *map, uint64_t *size, uint64_t *desc_size);
+/* ExitBootServices with a fresh map key; from then on the harness writes
+ * to COM1 directly and MP services are gone. False if the firmware
+ * refused twice. */
+bool ut_exit_boot_services(void);
 
 /* Every enabled CPU, from MP services. */
 unsigned ut_cpu_count(void);

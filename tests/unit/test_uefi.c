@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "core/boot_guest.h"
 #include "src/platform/uefi/uefi_args.h"
 #include "src/platform/uefi/uefi_memmap.h"
 #include "src/platform/uefi/uefi_owned.h"
@@ -273,6 +274,26 @@ static void test_owned_merges_splits_and_fills(void **state)
 	assert_false(uefi_owned_add(&o, 0x90000000, 1)); /* full: refused */
 }
 
+static void test_owned_sorted_for_the_seal(void **state)
+{
+	static struct uefi_owned o;
+	struct mw_phys_range r[4];
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	/* Out of order; 0x20000 and 0x10000 become touching through 0x11000,
+	 * which uefi_owned_add alone does not merge. */
+	assert_true(uefi_owned_add(&o, 0x20000, 1));
+	assert_true(uefi_owned_add(&o, 0x10000, 1));
+	assert_true(uefi_owned_add(&o, 0x40000, 2));
+	assert_true(uefi_owned_add(&o, 0x11000, 15)); /* 0x11000-0x20000: merged with 0x10000 */
+	assert_int_equal(uefi_owned_sorted(&o, r, 4), 2);
+	assert_int_equal(r[0].base, 0x10000);
+	assert_int_equal(r[0].end, 0x21000);
+	assert_int_equal(r[1].base, 0x40000);
+	assert_int_equal(r[1].end, 0x42000);
+	assert_int_equal(uefi_owned_sorted(&o, r, 2), -1); /* three entries, room for two */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_reloc_moves_pointers_into_the_copy),
 		cmocka_unit_test(test_reloc_refuses_what_it_cannot_apply),
 		cmocka_unit_test(test_owned_merges_splits_and_fills),
+		cmocka_unit_test(test_owned_sorted_for_the_seal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

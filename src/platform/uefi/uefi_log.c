@@ -1,7 +1,8 @@
 /* marrow's text on the firmware console. UEFI 12.4: ConOut belongs to the
  * BSP and to boot services, so APs and anything after ExitBootServices
- * write nothing here (root mode keeps its per-CPU rings, and its fatal
- * diagnostics go to the configured serial port directly). */
+ * write nothing here (the seal's ExitBootServices notification, uefi_seal.c,
+ * says when boot services are gone; root mode keeps its per-CPU rings, and
+ * its fatal diagnostics go to the configured serial port directly). */
 #include <efi.h>
 #include <stdarg.h>
 
@@ -10,23 +11,6 @@
 #include "uefi_platform.h"
 
 #define CHUNK 128
-
-static void EFIAPI on_exit_boot_services(EFI_EVENT event, VOID *ctx)
-{
-	(void)event;
-	(void)ctx;
-	/* UEFI 7.1 (EVT_SIGNAL_EXIT_BOOT_SERVICES): the notification may not
-	 * use boot services or print; it only stops marrow from doing so. */
-	uefi.boot_services_gone = true;
-}
-
-void uefi_log_init(void)
-{
-	EFI_EVENT ev;
-
-	uefi.bs->CreateEvent(EVT_SIGNAL_EXIT_BOOT_SERVICES, TPL_NOTIFY, on_exit_boot_services, NULL,
-			     &ev);
-}
 
 void platform_log(const char *text, size_t len)
 {

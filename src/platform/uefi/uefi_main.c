@@ -14,6 +14,7 @@
 #include "uefi_main.h"
 #include "uefi_owned.h"
 #include "uefi_platform.h"
+#include "uefi_seal.h"
 
 struct uefi_state uefi;
 
@@ -107,7 +108,16 @@ static EFI_STATUS virtualize(const struct uefi_args *args)
 		uefi_printf("marrow: not loaded: %s\n", msg);
 		return EFI_UNSUPPORTED;
 	}
-	uefi_printf("marrow: %u of %u CPUs virtualized; %llu KiB of memory kept from the OS\n",
+	/* Unprotected is not an option: without the seal marrow leaves. */
+	if (EFI_ERROR(uefi_seal_arm())) {
+		uefi_printf(
+			"marrow: not loaded: its memory cannot be hidden at ExitBootServices\n");
+		uefi_seal_disarm();
+		mw_devirtualize_all();
+		return EFI_UNSUPPORTED;
+	}
+	uefi_printf("marrow: %u of %u CPUs virtualized; %llu KiB of memory kept from the OS, "
+		    "hidden from it at ExitBootServices\n",
 		    mw_virtualized_count(), platform_cpu_count(),
 		    (unsigned long long)uefi_owned_pages(uefi_owned_ranges()) * 4);
 	return EFI_SUCCESS;
@@ -124,7 +134,6 @@ EFI_STATUS uefi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st, UINT64 self, UINTN 
 	uefi.image = image;
 	uefi.st = st;
 	uefi.bs = st->BootServices;
-	uefi_log_init();
 	/* The resident copy is marrow's too: it holds root mode's code. */
 	uefi_owned_set_self(self, self_pages);
 	if (EFI_ERROR(uefi.bs->HandleProtocol(image, &LoadedImageProtocol, (void **)&loaded)))
@@ -163,6 +172,7 @@ EFI_STATUS uefi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st, UINT64 self, UINTN 
 	uefi_ascii(args.path, name, sizeof(name));
 	uefi_printf("marrow: %s returned (status 0x%llx); devirtualizing\n", name,
 		    (unsigned long long)s);
+	uefi_seal_disarm();
 	if (mw_devirtualize_all() == MW_OK) {
 		release_platform();
 		return EFI_ERROR(s) ? s : EFI_ABORTED;

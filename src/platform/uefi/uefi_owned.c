@@ -1,5 +1,7 @@
 #include "uefi_owned.h"
 
+#include "core/boot_guest.h"
+
 #define PAGE 4096ull
 
 bool uefi_owned_add(struct uefi_owned *o, uint64_t base, uint64_t pages)
@@ -58,4 +60,33 @@ uint64_t uefi_owned_pages(const struct uefi_owned *o)
 	for (size_t i = 0; i < o->count; i++)
 		n += o->r[i].pages;
 	return n;
+}
+
+int uefi_owned_sorted(const struct uefi_owned *o, struct mw_phys_range *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < o->count; i++) {
+		struct mw_phys_range r = { o->r[i].base, o->r[i].base + o->r[i].pages * 4096 };
+		unsigned j = n;
+		if (n == max)
+			return -1;
+		/* Insertion by base. */
+		while (j > 0 && out[j - 1].base > r.base) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = r;
+		n++;
+	}
+	unsigned m = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (m && out[m - 1].end >= out[i].base) {
+			if (out[i].end > out[m - 1].end)
+				out[m - 1].end = out[i].end;
+			continue;
+		}
+		out[m++] = out[i];
+	}
+	return (int)m;
 }

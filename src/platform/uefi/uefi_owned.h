@@ -1,8 +1,7 @@
 /* The physical ranges marrow owns: its resident image and every page it
  * allocated. They are of a memory type the OS does not take as usable RAM
- * (EfiRuntimeServicesCode/Data, UEFI 7.2), and this list is the seam for
- * self-protection: an EPT policy that makes them not-present for the guest
- * (the boot-time hypervisor's, issue 9) reads them from here. */
+ * (EfiRuntimeServicesCode/Data, UEFI 7.2), and this list is what the seal
+ * hides from the guest at ExitBootServices (uefi_seal.h). */
 #ifndef MARROW_UEFI_OWNED_H
 #define MARROW_UEFI_OWNED_H
 
@@ -30,6 +29,11 @@ bool uefi_owned_add(struct uefi_owned *o, uint64_t base, uint64_t pages);
 bool uefi_owned_remove(struct uefi_owned *o, uint64_t base, uint64_t pages);
 /* Total pages recorded. */
 uint64_t uefi_owned_pages(const struct uefi_owned *o);
+
+/* o as sorted [base, end) ranges, touching ones merged, for the core's
+ * hiding (core/seal.h); how many, or -1 when max is too few. */
+struct mw_phys_range;
+int uefi_owned_sorted(const struct uefi_owned *o, struct mw_phys_range *out, unsigned max);
 
 /* marrow's own list (uefi_memory.c). */
 const struct uefi_owned *uefi_owned_ranges(void);

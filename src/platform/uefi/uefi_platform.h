@@ -26,8 +26,8 @@ struct uefi_state {
 	struct platform_mem_range mem[UEFI_MEM_RANGES];
 	size_t mem_count;
 	uint64_t identity_pml4_pa; /* marrow's own identity map (uefi_host.c) */
-	/* Set by the ExitBootServices notification: from then on nothing here
-	 * may call the firmware. */
+	/* Set by the ExitBootServices notification (uefi_seal.c): from then
+	 * on nothing here may call the firmware. */
 	volatile bool boot_services_gone;
 };
 
@@ -35,7 +35,6 @@ extern struct uefi_state uefi;
 
 /* uefi_log.c: text to ConOut (which OVMF also copies to its serial
  * console) until ExitBootServices; silently dropped after, and on APs. */
-void uefi_log_init(void);
 void uefi_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* uefi_cpus.c: the CPUs from EFI_MP_SERVICES_PROTOCOL. */
