@@ -24,7 +24,8 @@ enum mw_status mw_hide_ranges(const struct mw_phys_range *r, unsigned count)
 		    r[i].end > mw.ept_limit)
 			return MW_ERR_BAD_ARGUMENT;
 	mw.hidden = r;
-	mw.hidden_count = count;
+	/* The count last: root mode reads the list only up to it. */
+	__atomic_store_n(&mw.hidden_count, count, __ATOMIC_RELEASE);
 	return MW_OK;
 }
 
@@ -140,6 +141,10 @@ enum exit_action seal_hypercall(struct exit_ctx *c)
 	for (unsigned i = 0; s == MW_OK && i < mw.cpu_count; i++)
 		s = split_all(mw.vcpus[i]);
 	if (s != MW_OK) {
+		/* (Splits come from each CPU's EPT pool, mw_config.ept_pool_pages:
+		 * two per range end at most.) */
+		root_log(c->v, MW_LOG_ERROR, "seal refused (status %d): marrow stays visible",
+			 (int)s);
 		c->regs->rax = MW_HC_ERR_BAD_ARGUMENT;
 		c->regs->rdx = s;
 		return EXIT_ADVANCE;
