@@ -428,8 +428,9 @@ def start_linux_boot(build, kernel, linux_dir):
             for path in missing_files:
                 tally.record(False, "linux-boot/files", f"  {path} is missing (make linux-guest)")
         return missing
+    # The stamp is the package version, then what was unpacked from it.
     with open(os.path.join(linux_dir, "image", "stamp")) as f:
-        version = f.read().strip()
+        version = f.read().split()[0]
     cpus_list = BOOT_LINUX_CPUS
     if os.environ.get("MARROW_LINUX_CPUS"):
         cpus_list = [int(c) for c in os.environ["MARROW_LINUX_CPUS"].split(",")]
