@@ -5,6 +5,7 @@
 #include "pe.h"
 
 #include "core/mw_string.h"
+#include "core/unaligned.h"
 
 #define DOS_HEADER_SIZE 64
 #define DOS_LFANEW 0x3c
@@ -13,22 +14,6 @@
 /* The optional header's fixed part, before the data directories. */
 #define OPT_FIXED_PE32 96
 #define OPT_FIXED_PE32_PLUS 112
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32);
-}
 
 static bool is_pow2(uint32_t v)
 {

@@ -1,6 +1,7 @@
 #include "acpi.h"
 
 #include "core/mw_string.h"
+#include "core/unaligned.h"
 
 #define SDT_HEADER_LEN 36
 #define MADT_ENTRIES_OFFSET 44
@@ -23,20 +24,6 @@ const char *acpi_status_str(enum acpi_status s)
 		return "malformed MADT";
 	}
 	return "unknown";
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
 }
 
 static bool checksum_ok(const uint8_t *p, size_t len)

@@ -2,6 +2,7 @@
 
 #include "bootmap.h"
 #include "core/mw_string.h"
+#include "core/unaligned.h"
 
 /* Offsets in the image and in the zero page (boot.rst, "The real-mode
  * kernel header"; arch/x86/include/uapi/asm/bootparam.h). */
@@ -39,27 +40,6 @@
 #define LOADED_HIGH 0x01
 #define CAN_USE_HEAP 0x80
 #define LOADER_UNDEFINED 0xff
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static void wr8(uint8_t *p, uint8_t v)
 {

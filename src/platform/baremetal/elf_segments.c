@@ -1,6 +1,7 @@
 #include "elf_segments.h"
 
 #include "core/mw_string.h"
+#include "core/unaligned.h"
 
 #define EM_386 3
 #define EM_X86_64 62
@@ -13,27 +14,6 @@ struct phdr {
 	uint32_t type;
 	uint64_t offset, vaddr, paddr, filesz, memsz;
 };
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static void read_phdr(const uint8_t *p, bool is64, struct phdr *h)
 {

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 
 #include "core/mw_string.h"
+#include "core/unaligned.h"
 
 #define INFO_SIZE 88 /* through the VBE fields; the kernel reads no further */
 #define HAS_MEM (1u << 0)
@@ -29,20 +30,6 @@ static const uint8_t *get(struct reader *r, uint64_t pa, size_t len)
 			r->hi = pa + len;
 	}
 	return p;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
 }
 
 /* A NUL-terminated string at pa, at most MAX_STRING bytes with its NUL. */

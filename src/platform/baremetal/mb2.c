@@ -1,6 +1,7 @@
 #include "mb2.h"
 
 #include "core/mw_string.h"
+#include "core/unaligned.h"
 
 enum mb2_tag_type {
 	TAG_END = 0,
@@ -31,20 +32,6 @@ const char *mb2_status_str(enum mb2_status s)
 		return "memory map entry size too small";
 	}
 	return "unknown";
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
 }
 
 /* A string field occupying [p, p+len) must hold its NUL inside. */

@@ -1,6 +1,7 @@
 #include "mb_header.h"
 
 #include "core/mw_string.h"
+#include "core/unaligned.h"
 #include "elf_segments.h"
 
 /* Multiboot flags (0.6.96, 3.1.2): bits 0-15 are requirements. */
@@ -32,20 +33,6 @@ enum mb2_header_tag {
 	((1u << MB2_INFO_CMDLINE) | (1u << MB2_INFO_BOOTLOADER) | (1u << MB2_INFO_MODULE) | \
 	 (1u << MB2_INFO_MEMINFO) | (1u << MB2_INFO_MMAP) | (1u << MB2_INFO_ACPI_OLD) |     \
 	 (1u << MB2_INFO_ACPI_NEW))
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 /* The first offset (a multiple of align, below limit) where magic and a
  * valid checksum start; -1 if none. MB2's checksum covers 4 words, MB1's

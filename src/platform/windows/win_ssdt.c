@@ -2,20 +2,10 @@
 
 #include "core/mw_string.h"
 #include "core/pattern.h"
+#include "core/unaligned.h"
 
 #define DESCRIPTOR_SIZE 32
 #define LEA_LEN 7
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32);
-}
 
 const char *win_ssdt_status_str(enum win_ssdt_status s)
 {
