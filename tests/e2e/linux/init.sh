@@ -300,9 +300,9 @@ if full; then
 fi
 
 # The quick run leaves CPU hotplug out unless mw_hotplug=1: after hooks,
-# taking a CPU offline and online again stops the timer (the next sleep
-# never returns) on 2 Bochs CPUs; not diagnosed yet (docs/linux.md). The
-# quick run without hooks passes the hotplug, and so do the hooks without it.
+# taking a CPU offline and online again makes the LDT and rmmod step below
+# hang on 2 Bochs CPUs; not diagnosed yet (docs/linux.md). The quick run
+# without hooks passes the hotplug, and so do the hooks without it.
 if [ "$CPUS" -gt 1 ] && { full || [ -n "${mw_hotplug:-}" ]; }; then
 	check "cpu $LAST goes offline" sh -c "echo 0 >/sys/devices/system/cpu/cpu$LAST/online"
 	check_sh "cpu $LAST left VMX before going offline; the others stay virtualized" \
