@@ -162,14 +162,12 @@ static long ioc_unload(void)
 {
 	int ret;
 
-	cpus_read_lock();
-	mutex_lock(&mwl.lock);
+	mwl_lock_all();
 	if (mwl.hotplug_state > 0)
 		cpuhp_remove_state_nocalls_cpuslocked(mwl.hotplug_state);
 	mwl.hotplug_state = 0;
 	ret = mwl_devirtualize_all_locked();
-	mutex_unlock(&mwl.lock);
-	cpus_read_unlock();
+	mwl_unlock_all();
 	if (!ret)
 		pr_info("marrow: every CPU devirtualized on request; marrow.ko stays loaded, "
 			"inactive\n");

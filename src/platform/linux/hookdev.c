@@ -207,11 +207,9 @@ static long hook_call(void __user *arg, int (*fn)(struct mw_ioc_hook *))
 	}
 	req->symbol[sizeof(req->symbol) - 1] = '\0';
 	memset(req->error, 0, sizeof(req->error));
-	cpus_read_lock();
-	mutex_lock(&mwl.lock);
+	mwl_lock_all();
 	ret = fn(req);
-	mutex_unlock(&mwl.lock);
-	cpus_read_unlock();
+	mwl_unlock_all();
 	long r = put_out(arg, req, sizeof(*req), ret);
 	kfree(req);
 	return r;
@@ -344,11 +342,9 @@ static long msr_call(void __user *arg, int (*fn)(struct mw_ioc_msr_hook *))
 	if (ret)
 		return ret;
 	memset(req.error, 0, sizeof(req.error));
-	cpus_read_lock();
-	mutex_lock(&mwl.lock);
+	mwl_lock_all();
 	ret = fn(&req);
-	mutex_unlock(&mwl.lock);
-	cpus_read_unlock();
+	mwl_unlock_all();
 	return put_out(arg, &req, sizeof(req), ret);
 }
 
@@ -456,11 +452,9 @@ static long syscalls_call(void __user *arg)
 	if (ret)
 		return ret;
 	memset(req.error, 0, sizeof(req.error));
-	cpus_read_lock();
-	mutex_lock(&mwl.lock);
+	mwl_lock_all();
 	ret = syscalls_locked(&req);
-	mutex_unlock(&mwl.lock);
-	cpus_read_unlock();
+	mwl_unlock_all();
 	return put_out(arg, &req, sizeof(req), ret);
 }
 

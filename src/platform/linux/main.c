@@ -319,8 +319,7 @@ static int __init marrow_init(void)
 		return -ENOEXEC;
 	}
 
-	cpus_read_lock();
-	mutex_lock(&mwl.lock);
+	mwl_lock_all();
 	ret = virtualize(&cfg);
 	if (ret == 0) {
 		int state = cpuhp_setup_state_nocalls_cpuslocked(
@@ -332,8 +331,7 @@ static int __init marrow_init(void)
 			mwl.hotplug_state = state;
 		}
 	}
-	mutex_unlock(&mwl.lock);
-	cpus_read_unlock();
+	mwl_unlock_all();
 	if (ret < 0)
 		return ret;
 
@@ -345,14 +343,12 @@ static int __init marrow_init(void)
 			mwl_dev_exit();
 	}
 	if (dev_ret && !mwl.pinned) {
-		cpus_read_lock();
-		mutex_lock(&mwl.lock);
+		mwl_lock_all();
 		cpuhp_remove_state_nocalls_cpuslocked(mwl.hotplug_state);
 		mwl.hotplug_state = 0;
 		if (mwl_devirtualize_all_locked() == -EIO)
 			dev_ret = 0; /* pinned after all: stay */
-		mutex_unlock(&mwl.lock);
-		cpus_read_unlock();
+		mwl_unlock_all();
 		return dev_ret;
 	}
 	if (ret == 0) {
@@ -371,15 +367,13 @@ static void __exit marrow_exit(void)
 	mwl_sysfs_exit();
 	mwl_dev_exit();
 	mwl_log_stop();
-	cpus_read_lock();
-	mutex_lock(&mwl.lock);
+	mwl_lock_all();
 	if (mwl.hotplug_state > 0)
 		cpuhp_remove_state_nocalls_cpuslocked(mwl.hotplug_state);
 	mwl.hotplug_state = 0;
 	unsigned n = mw_virtualized_count();
 	int ret = mwl_devirtualize_all_locked();
-	mutex_unlock(&mwl.lock);
-	cpus_read_unlock();
+	mwl_unlock_all();
 	if (!mwl.pinned)
 		mwl_code_exit();
 	if (!ret)

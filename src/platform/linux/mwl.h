@@ -4,6 +4,7 @@
 #ifndef MARROW_LINUX_MWL_H
 #define MARROW_LINUX_MWL_H
 
+#include <linux/cpu.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 
@@ -26,6 +27,21 @@ struct mwl_state {
 };
 
 extern struct mwl_state mwl;
+
+/* Both locks, in the order mwl.lock's comment gives: the CPU hotplug
+ * callbacks run under cpus_read_lock() and take mwl.lock, so everyone
+ * takes them in that order. */
+static inline void mwl_lock_all(void)
+{
+	cpus_read_lock();
+	mutex_lock(&mwl.lock);
+}
+
+static inline void mwl_unlock_all(void)
+{
+	mutex_unlock(&mwl.lock);
+	cpus_read_unlock();
+}
 
 /* Whether marrow virtualizes (its core's view). */
 bool mwl_active(void);
